@@ -1,0 +1,57 @@
+// The build: clean → type-check → bundle each entry with esbuild → copy icons.
+// Bundling puts @supabase/supabase-js, undici and ws inside dist/, because n8n installs community
+// packages with scripts disabled and its rules forbid runtime dependencies; only n8n-workflow
+// (provided by n8n itself) stays external.
+const { series, src, dest } = require('gulp');
+const { rmSync } = require('node:fs');
+const { execFileSync } = require('node:child_process');
+const esbuild = require('esbuild');
+
+const entries = [
+	{ in: 'nodes/SprintHubSegmentSync/SprintHubSegmentSync.node.ts', out: 'dist/nodes/SprintHubSegmentSync/SprintHubSegmentSync.node.js' },
+	{ in: 'credentials/SprintHubApi.credentials.ts', out: 'dist/credentials/SprintHubApi.credentials.js' },
+	{ in: 'cli/sprinthub-sync.ts', out: 'dist/cli/sprinthub-sync.js', banner: '#!/usr/bin/env node' },
+];
+
+function clean(done) {
+	rmSync('dist', { recursive: true, force: true });
+	done();
+}
+
+function typeCheck(done) {
+	execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+	done();
+}
+
+async function bundle() {
+	const { existsSync } = require('node:fs');
+	await Promise.all(
+		entries
+			.filter((entry) => existsSync(entry.in))
+			.map((entry) =>
+				esbuild.build({
+					entryPoints: [entry.in],
+					outfile: entry.out,
+					bundle: true,
+					platform: 'node',
+					target: 'node20',
+					format: 'cjs',
+					sourcemap: false,
+					minify: false,
+					legalComments: 'linked',
+					// Provided by n8n at run time; ws's native speed-ups are optional and absent.
+					external: ['n8n-workflow', 'bufferutil', 'utf-8-validate'],
+					banner: entry.banner ? { js: entry.banner } : undefined,
+					logLevel: 'warning',
+				}),
+			),
+	);
+}
+
+function copyIcons() {
+	return src(['nodes/**/*.svg', 'credentials/**/*.svg'], { base: '.', encoding: false }).pipe(dest('dist'));
+}
+
+exports.clean = clean;
+exports.build = series(clean, typeCheck, bundle, copyIcons);
+exports.default = exports.build;
