@@ -1,0 +1,237 @@
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import ws from 'ws';
+import { StoreError, toStoreError, type PostgrestErrorLike } from './errors';
+import type {
+	AddSegmentOptions,
+	ApplyPageOptions,
+	ApplyPageResult,
+	ClaimOptions,
+	ClaimRow,
+	FinishOptions,
+	FinishResult,
+	LeadMarker,
+	PageLead,
+	QuarantinedLead,
+	QuarantineItem,
+	RunLog,
+	SegmentControl,
+	SegmentHealth,
+} from './types';
+
+export interface ConnectOptions {
+	/** Project URL (https://<ref>.supabase.co). */
+	url: string;
+	/** Service role key (legacy JWT or sb_secret_…). */
+	serviceRoleKey: string;
+	/** Schema holding the sync objects (default public; must be exposed in the Data API). */
+	schema?: string;
+	/** fetch used for every call (e.g. undici with timeouts). */
+	fetch?: typeof fetch;
+}
+
+export interface SyncStoreOptions {
+	/** Strings never to show in errors (the key). */
+	secrets?: string[];
+}
+
+interface RpcResponse {
+	data: unknown;
+	error: PostgrestErrorLike | null;
+	status: number;
+}
+
+// The client is typed loosely: the schema name is chosen at run time.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyClient = SupabaseClient<any, any, any>;
+
+/** Typed access to the sync state machine (supabase/migrations) through supabase-js. */
+export class SyncStore {
+	private readonly client: AnyClient;
+	private readonly secrets: string[];
+
+	constructor(client: AnyClient, options: SyncStoreOptions = {}) {
+		this.client = client;
+		this.secrets = options.secrets ?? [];
+	}
+
+	/** A store with its own supabase-js client, configured for servers on Node 20+. */
+	static connect(options: ConnectOptions): SyncStore {
+		const client = createClient(options.url, options.serviceRoleKey, {
+			auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+			realtime: { transport: ws as unknown as never },
+			db: { schema: options.schema ?? 'public' },
+			...(options.fetch ? { global: { fetch: options.fetch } } : {}),
+		});
+		return new SyncStore(client, { secrets: [options.serviceRoleKey] });
+	}
+
+	/** Takes due or named segments; segments held elsewhere come back as `busy`, never waited for. */
+	async claim(options: ClaimOptions): Promise<ClaimRow[]> {
+		return this.rpc<ClaimRow[]>('sync_claim', {
+			p_worker: options.worker,
+			p_segment_ids: options.segmentIds ?? null,
+			p_limit: options.limit ?? 10,
+			p_trigger: options.trigger ?? 'schedule',
+			p_lease_seconds: options.leaseSeconds ?? null,
+			p_only_due: options.onlyDue ?? null,
+		});
+	}
+
+	/** Extends the lease; throws StoreError kind `lease_lost` when another worker took the segment. Returns the new expiry. */
+	async heartbeat(runId: string, leaseSeconds?: number): Promise<string> {
+		return this.rpc<string>('sync_heartbeat', { p_run_id: runId, p_lease_seconds: leaseSeconds ?? null });
+	}
+
+	/** Upserts a page of leads, their membership, the run counters and the checkpoint in one transaction. */
+	async applyPage(runId: string, leads: PageLead[], options: ApplyPageOptions = {}): Promise<ApplyPageResult> {
+		return this.rpc<ApplyPageResult>('sync_apply_page', {
+			p_run_id: runId,
+			p_leads: leads,
+			p_checkpoint: options.checkpoint ?? null,
+			p_page_key: options.pageKey === undefined || options.pageKey === null ? null : String(options.pageKey),
+			p_stats: options.stats ?? null,
+		});
+	}
+
+	/** What the database knows about these leads, by id (unknown ids are absent). */
+	async markers(leadIds: number[]): Promise<Map<number, LeadMarker>> {
+		if (leadIds.length === 0) return new Map();
+		const rows = await this.rpc<LeadMarker[]>('sync_markers', { p_lead_ids: leadIds });
+		return new Map(rows.map((row) => [Number(row.lead_id), row]));
+	}
+
+	/** Records leads the run could not fetch or write; returns how many were recorded. */
+	async quarantine(runId: string, items: QuarantineItem[]): Promise<number> {
+		if (items.length === 0) return 0;
+		return this.rpc<number>('sync_quarantine', { p_run_id: runId, p_items: items });
+	}
+
+	/** Open quarantine entries of a segment, oldest attempt first. */
+	async quarantined(segmentId: number, limit = 1000): Promise<QuarantinedLead[]> {
+		return this.rpc<QuarantinedLead[]>('sync_quarantined', { p_segment_id: segmentId, p_limit: limit });
+	}
+
+	/** Closes quarantine entries (all of the segment when leadIds is omitted); returns how many. */
+	async releaseQuarantine(segmentId: number, leadIds?: number[] | null, resolution?: string): Promise<number> {
+		return this.rpc<number>('sync_release_quarantine', {
+			p_segment_id: segmentId,
+			p_lead_ids: leadIds ?? null,
+			p_resolution: resolution ?? 'released',
+		});
+	}
+
+	/**
+	 * Leads SprintHub answered 404 for: stamps leads.deleted_at, ends their membership in the run's
+	 * segment and closes their quarantine entries; returns how many memberships ended.
+	 */
+	async markDeleted(runId: string, leadIds: number[]): Promise<number> {
+		if (leadIds.length === 0) return 0;
+		return this.rpc<number>('sync_mark_deleted', { p_run_id: runId, p_lead_ids: leadIds });
+	}
+
+	/** Closes the run, sweeps leavers after a complete pass, schedules the next run, releases the lease. */
+	async finish(runId: string, options: FinishOptions): Promise<FinishResult> {
+		return this.rpc<FinishResult>('sync_finish', {
+			p_run_id: runId,
+			p_status: options.status,
+			p_message: options.message ?? null,
+			p_stats: options.stats ?? null,
+			p_complete: options.complete ?? false,
+			p_error_class: options.errorClass ?? null,
+			p_success_rate: options.successRate ?? null,
+			p_retry_after_seconds: options.retryAfterSeconds ?? null,
+		});
+	}
+
+	/** Adds a segment or updates the given settings of an existing one. */
+	async addSegment(segmentId: number, options: AddSegmentOptions = {}): Promise<SegmentControl> {
+		const startAt = options.startAt instanceof Date ? options.startAt.toISOString() : (options.startAt ?? null);
+		return this.rpc<SegmentControl>('sync_add_segment', {
+			p_segment_id: segmentId,
+			p_name: options.name ?? null,
+			p_schedule: options.schedule ?? null,
+			p_timezone: options.timezone ?? null,
+			p_enrichment_mode: options.enrichmentMode ?? null,
+			p_full_refresh_days: options.fullRefreshDays ?? null,
+			p_max_leave_share: options.maxLeaveShare ?? null,
+			p_max_consecutive_failures: options.maxConsecutiveFailures ?? null,
+			p_options: options.options ?? null,
+			p_start_at: startAt,
+		});
+	}
+
+	async pauseSegment(segmentId: number): Promise<SegmentControl> {
+		return this.rpc<SegmentControl>('sync_pause_segment', { p_segment_id: segmentId });
+	}
+
+	async resumeSegment(segmentId: number): Promise<SegmentControl> {
+		return this.rpc<SegmentControl>('sync_resume_segment', { p_segment_id: segmentId });
+	}
+
+	async rescheduleSegment(segmentId: number, schedule: string, timezone?: string): Promise<SegmentControl> {
+		return this.rpc<SegmentControl>('sync_reschedule_segment', {
+			p_segment_id: segmentId,
+			p_schedule: schedule,
+			p_timezone: timezone ?? null,
+		});
+	}
+
+	/** Makes the segment due at the next trigger. */
+	async runSegmentNow(segmentId: number): Promise<SegmentControl> {
+		return this.rpc<SegmentControl>('sync_run_segment_now', { p_segment_id: segmentId });
+	}
+
+	/** When a schedule (cron or interval) next fires; also validates it. Returns an ISO timestamp. */
+	async nextExecution(schedule: string, after?: Date, timezone?: string): Promise<string> {
+		return this.rpc<string>('sync_next_execution', {
+			p_schedule: schedule,
+			p_after: (after ?? new Date()).toISOString(),
+			p_timezone: timezone ?? 'UTC',
+		});
+	}
+
+	/** Control rows, all or the given segments, by segment id. */
+	async listControl(segmentIds?: number[]): Promise<SegmentControl[]> {
+		let query = this.client.from('sync_segments_control').select('*').order('segment_id');
+		if (segmentIds) query = query.in('segment_id', segmentIds);
+		return this.read<SegmentControl[]>('listControl', query);
+	}
+
+	/** Per-segment health (view sync_segments_health). */
+	async health(segmentIds?: number[]): Promise<SegmentHealth[]> {
+		let query = this.client.from('sync_segments_health').select('*').order('segment_id');
+		if (segmentIds) query = query.in('segment_id', segmentIds);
+		return this.read<SegmentHealth[]>('health', query);
+	}
+
+	/** Latest runs, newest first. */
+	async recentRuns(options: { segmentId?: number; limit?: number } = {}): Promise<RunLog[]> {
+		let query = this.client.from('sync_segments_logs').select('*');
+		if (options.segmentId !== undefined) query = query.eq('segment_id', options.segmentId);
+		return this.read<RunLog[]>('recentRuns', query.order('execution_time', { ascending: false }).limit(options.limit ?? 20));
+	}
+
+	private async rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+		let response: RpcResponse;
+		try {
+			response = (await this.client.rpc(fn, args)) as RpcResponse;
+		} catch (error) {
+			throw toStoreError(fn, { message: (error as Error).message }, 0, this.secrets);
+		}
+		if (response.error) throw toStoreError(fn, response.error, response.status, this.secrets);
+		return response.data as T;
+	}
+
+	private async read<T>(operation: string, query: PromiseLike<{ data: unknown; error: PostgrestErrorLike | null; status: number }>): Promise<T> {
+		let response: RpcResponse;
+		try {
+			response = await query;
+		} catch (error) {
+			throw toStoreError(operation, { message: (error as Error).message }, 0, this.secrets);
+		}
+		if (response.error) throw toStoreError(operation, response.error, response.status, this.secrets);
+		return response.data as T;
+	}
+}
+
+export { StoreError };

@@ -1,0 +1,274 @@
+/** Shapes of the sync state machine's SQL functions (supabase/migrations), as PostgREST returns them. */
+
+/** ISO-8601 timestamp as PostgREST serialises timestamptz. */
+export type Timestamp = string;
+
+export type SegmentStatus = 'active' | 'paused' | 'error';
+export type RunTrigger = 'schedule' | 'manual' | 'cli';
+export type RunStatus = 'running' | 'success' | 'partial' | 'rate_limited' | 'failed' | 'cancelled' | 'skipped';
+export type FinishStatus = Exclude<RunStatus, 'running'>;
+export type ErrorClass = 'configuration' | 'throttled' | 'transient' | 'data' | 'system';
+export type EnrichmentMode = 'changed' | 'all' | 'none';
+export type ClaimOutcome = 'claimed' | 'busy' | 'paused' | 'error' | 'not_due' | 'unknown';
+export type QuarantineStage = 'fetch' | 'write';
+export type SegmentHealthState = 'ok' | 'running' | 'never_run' | 'failing' | 'overdue' | 'paused' | 'error';
+
+/** Where an unfinished pass stopped; opaque to the database. */
+export type Checkpoint = Record<string, unknown>;
+
+/** A SprintHub lead record as the API returned it (loose types). */
+export type SprintHubRecord = Record<string, unknown>;
+
+export interface ClaimOptions {
+	/** Names this worker in leases and logs (e.g. `host:pid`). */
+	worker: string;
+	/** Named segments; omitted: the due ones. */
+	segmentIds?: number[];
+	/** Most due segments to take (default 10); ignored for named segments. */
+	limit?: number;
+	trigger?: RunTrigger;
+	/** Lease length (1..86400 s); default: the segment's lease_seconds (300). */
+	leaseSeconds?: number;
+	/** Named segments only when due (default: false for named, true for due). */
+	onlyDue?: boolean;
+}
+
+export interface ClaimRow {
+	segment_id: number;
+	outcome: ClaimOutcome;
+	/** Set when outcome is `claimed`. */
+	run_id: string | null;
+	segment_name: string | null;
+	status: SegmentStatus | null;
+	/** Holder of the lease (for `claimed`: this worker; for `busy`: the other one). */
+	lease_owner: string | null;
+	lease_expires_at: Timestamp | null;
+	/** For `claimed`: where to resume; null starts a new pass from the first page. */
+	checkpoint: Checkpoint | null;
+	/** The run whose checkpoint is resumed. */
+	resumed_from: string | null;
+	pass_id: string | null;
+	enrichment_mode: EnrichmentMode | null;
+	full_refresh_days: number | null;
+	options: Record<string, unknown> | null;
+	last_success_at: Timestamp | null;
+}
+
+/** One lead of a page. Without `record` it only records that the lead is in the segment. */
+export interface PageLead {
+	/** Lead id; may be omitted when `record.id` is there. */
+	id?: number | string;
+	record?: SprintHubRecord | null;
+	/** Change marker (e.g. the list's updatedDate, or a hash); omitted: `record.updatedDate`. */
+	marker?: string | null;
+	/** True when `record` is a full detail record (replaces what is stored); false merges a list record. */
+	enriched?: boolean;
+}
+
+/** Counters the engine keeps; passed as increments since the last report. */
+export interface EngineStats {
+	requests?: number;
+	throttled?: number;
+	retries?: number;
+	backoff_ms?: number;
+	detail_calls?: number;
+	[key: string]: unknown;
+}
+
+export interface ApplyPageOptions {
+	checkpoint?: Checkpoint | null;
+	/** Identifies the page within the run (e.g. its number) so a retried call counts once. */
+	pageKey?: string | number | null;
+	stats?: EngineStats | null;
+}
+
+export interface RejectedLead {
+	/** Position in the array sent. */
+	index: number;
+	id: unknown;
+	reason: string;
+}
+
+export interface ApplyPageResult {
+	segment_id: number;
+	run_id: string;
+	/** Distinct valid lead ids in the page (membership recorded). */
+	seen: number;
+	inserted: number;
+	updated: number;
+	unchanged: number;
+	/** Leads new to the segment. */
+	joined: number;
+	rejected: RejectedLead[];
+	/** The page key was already applied by this run: counters were not added again. */
+	repeated: boolean;
+	lease_expires_at: Timestamp;
+}
+
+export interface LeadMarker {
+	lead_id: number;
+	change_marker: string | null;
+	enriched_at: Timestamp | null;
+	written_at: Timestamp;
+}
+
+export interface QuarantineItem {
+	lead_id: number;
+	stage: QuarantineStage;
+	error?: string | null;
+	payload?: unknown;
+}
+
+export interface QuarantinedLead {
+	lead_id: number;
+	stage: QuarantineStage;
+	error: string | null;
+	attempts: number;
+	first_failed_at: Timestamp;
+	last_failed_at: Timestamp;
+	payload: unknown;
+}
+
+export interface FinishOptions {
+	status: FinishStatus;
+	message?: string | null;
+	stats?: EngineStats | null;
+	/** The pass over the whole segment ended with this run: sweep leavers, clear the checkpoint. */
+	complete?: boolean;
+	errorClass?: ErrorClass | null;
+	/** Percent 0..100; default computed from the run's counters. */
+	successRate?: number | null;
+	/** Due again after this many seconds (overrides the schedule). */
+	retryAfterSeconds?: number | null;
+}
+
+export interface RunStats {
+	pages?: number;
+	leads_seen?: number;
+	inserted?: number;
+	updated?: number;
+	unchanged?: number;
+	joined?: number;
+	left?: number;
+	left_blocked?: number;
+	/** Leads quarantined by this run. */
+	failed?: number;
+	/** Page elements without a usable id. */
+	rejected?: number;
+	requests?: number;
+	throttled?: number;
+	retries?: number;
+	backoff_ms?: number;
+	detail_calls?: number;
+	[key: string]: unknown;
+}
+
+export interface FinishResult {
+	run_id: string;
+	segment_id: number;
+	/** May differ from the status asked for: `success` becomes `partial` when the leave guard trips. */
+	status: FinishStatus;
+	message: string | null;
+	segment_status: SegmentStatus;
+	consecutive_failures: number;
+	next_execution: Timestamp;
+	left: number;
+	left_blocked: number;
+	success_rate: number | null;
+	duration_seconds: number;
+	stats: RunStats;
+}
+
+export interface SegmentControl {
+	segment_id: number;
+	segment_name: string | null;
+	status: SegmentStatus;
+	schedule: string;
+	schedule_timezone: string;
+	next_execution: Timestamp | null;
+	last_execution: Timestamp | null;
+	last_status: RunStatus | null;
+	last_success_at: Timestamp | null;
+	consecutive_failures: number;
+	max_consecutive_failures: number;
+	lease_owner: string | null;
+	lease_run_id: string | null;
+	lease_expires_at: Timestamp | null;
+	lease_seconds: number;
+	lease_run_seconds: number | null;
+	checkpoint: Checkpoint | null;
+	checkpoint_run_id: string | null;
+	checkpoint_at: Timestamp | null;
+	pass_id: string | null;
+	pass_started_at: Timestamp | null;
+	run_requested_at: Timestamp | null;
+	enrichment_mode: EnrichmentMode;
+	full_refresh_days: number | null;
+	max_leave_share: number;
+	leave_guard_min_leads: number;
+	options: Record<string, unknown>;
+	created_at: Timestamp;
+	updated_at: Timestamp;
+}
+
+export interface AddSegmentOptions {
+	name?: string | null;
+	/** 5-field cron expression ('0 6 * * *') or interval ('6 hours'). */
+	schedule?: string | null;
+	/** Time zone of the cron expression (default UTC). */
+	timezone?: string | null;
+	enrichmentMode?: EnrichmentMode | null;
+	fullRefreshDays?: number | null;
+	maxLeaveShare?: number | null;
+	maxConsecutiveFailures?: number | null;
+	/** Merged into the stored options. */
+	options?: Record<string, unknown> | null;
+	/** First run (default now). */
+	startAt?: Date | string | null;
+}
+
+export interface SegmentHealth {
+	segment_id: number;
+	segment_name: string | null;
+	status: SegmentStatus;
+	schedule: string;
+	next_execution: Timestamp | null;
+	last_execution: Timestamp | null;
+	last_status: RunStatus | null;
+	last_success_at: Timestamp | null;
+	consecutive_failures: number;
+	max_consecutive_failures: number;
+	running: boolean;
+	lease_owner: string | null;
+	lease_expires_at: Timestamp | null;
+	has_checkpoint: boolean;
+	last_message: string | null;
+	last_error_class: ErrorClass | null;
+	last_finished_at: Timestamp | null;
+	last_duration_seconds: number | null;
+	recent_runs: number;
+	/** Percent of the last 20 finished runs that were success or partial. */
+	recent_success_rate: number | null;
+	typical_duration_seconds: number | null;
+	seconds_since_success: number | null;
+	members: number;
+	quarantined: number;
+	health: SegmentHealthState;
+}
+
+export interface RunLog {
+	id: number;
+	segment_id: number;
+	execution_time: Timestamp;
+	status: RunStatus;
+	message: string | null;
+	stats: RunStats;
+	duration_seconds: number | null;
+	success_rate: number | null;
+	run_id: string;
+	trigger: RunTrigger;
+	worker: string | null;
+	finished_at: Timestamp | null;
+	error_class: ErrorClass | null;
+	resumed_from: string | null;
+}
