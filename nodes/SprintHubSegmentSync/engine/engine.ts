@@ -1,0 +1,123 @@
+/**
+ * The engine as the node, the command line and the tests use it: one object that holds the
+ * SprintHub account (shared pool and rate budget) and the Supabase project (supabase-js over undici
+ * with timeouts), and runs syncs. Plain TypeScript, no n8n imports.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { createUndiciFetch, type UndiciFetch } from './http/undiciFetch';
+import { SprintHubClient, type SprintHubAuthMode, type SprintHubEvent } from './sprinthub';
+import { SyncStore } from './store';
+import { mapWithConcurrency } from './sync/concurrency';
+import type { SegmentSyncResult, SyncProgressEvent } from './sync/ports';
+import { syncSegment, type SegmentSyncOptions } from './sync/syncSegment';
+
+export interface SprintHubConnection {
+	/** With or without scheme. */
+	baseUrl: string;
+	instance: string;
+	token: string;
+	authMode?: SprintHubAuthMode;
+	/** The account's budget (shared by every call and segment in this process). Default 80. */
+	requestsPerMinute?: number;
+	/** How long a run waits out throttling before it checkpoints and ends rate_limited. Default 10 min. */
+	patienceMs?: number;
+}
+
+export interface SupabaseConnection {
+	/** Project URL, e.g. https://abcd.supabase.co */
+	url: string;
+	serviceRoleKey: string;
+	/** Schema holding the sync tables (exposed in the Data API). Default public. */
+	schema?: string;
+}
+
+export interface SyncEngineOptions {
+	sprinthub: SprintHubConnection;
+	supabase: SupabaseConnection;
+	/** Names this process in leases and logs. Default host:pid:random. */
+	worker?: string;
+}
+
+export type SyncRunOptions = Omit<SegmentSyncOptions, 'segmentId' | 'worker' | 'claimed' | 'clientStats'> & {
+	/** Segments synced at once (they share the account's rate budget). Default 2. */
+	parallel?: number;
+};
+
+export class SyncEngine {
+	readonly store: SyncStore;
+	readonly worker: string;
+	private readonly options: SyncEngineOptions;
+	private readonly http: UndiciFetch;
+
+	constructor(options: SyncEngineOptions) {
+		this.options = options;
+		this.worker = options.worker ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+		this.http = createUndiciFetch();
+		this.store = SyncStore.connect({
+			url: normalizeSupabaseUrl(options.supabase.url),
+			serviceRoleKey: options.supabase.serviceRoleKey,
+			schema: options.supabase.schema,
+			fetch: this.http.fetch,
+		});
+	}
+
+	/** A SprintHub client; cheap, one per run, sharing the account's pool and budget. */
+	sprintHub(onEvent?: (event: SprintHubEvent) => void): SprintHubClient {
+		const s = this.options.sprinthub;
+		return new SprintHubClient({
+			baseUrl: s.baseUrl,
+			instance: s.instance,
+			token: s.token,
+			authMode: s.authMode,
+			requestsPerMinute: s.requestsPerMinute,
+			patienceMs: s.patienceMs,
+			onEvent,
+		});
+	}
+
+	/** Syncs the named segments now (manual or CLI runs), several at once under one budget. */
+	async syncSegments(segmentIds: number[], options: SyncRunOptions): Promise<SegmentSyncResult[]> {
+		return mapWithConcurrency(segmentIds, options.parallel ?? 2, (segmentId) => this.runOne(segmentId, options));
+	}
+
+	/** Claims the segments whose time has come and syncs them (the scheduled path). */
+	async syncDue(options: SyncRunOptions & { maxSegments?: number }): Promise<SegmentSyncResult[]> {
+		const rows = await this.store.claim({ worker: this.worker, limit: options.maxSegments ?? 10, trigger: options.trigger });
+		const claimed = rows.filter((row) => row.outcome === 'claimed');
+		return mapWithConcurrency(claimed, options.parallel ?? 2, (row) => this.runOne(row.segment_id, options, row));
+	}
+
+	private async runOne(segmentId: number, options: SyncRunOptions, claimed?: Parameters<typeof syncSegment>[1]['claimed']) {
+		const progress = options.onProgress;
+		const client = this.sprintHub((event) => {
+			if (!progress) return;
+			if (event.type === 'throttled') progress({ type: 'throttled', segmentId, waitMs: event.waitMs, requestsPerMinute: event.requestsPerMinute });
+			else if (event.type === 'retry') progress({ type: 'retry', segmentId, attempt: event.attempt, message: event.message });
+		});
+		return syncSegment(
+			{ source: client, store: this.store },
+			{
+				...options,
+				segmentId,
+				worker: this.worker,
+				claimed,
+				clientStats: () => client.stats(),
+				onProgress: progress as ((event: SyncProgressEvent) => void) | undefined,
+			},
+		);
+	}
+
+	/** Closes this engine's database sockets (the SprintHub pools are per process: closeSprintHubAccounts). */
+	async close(): Promise<void> {
+		await this.http.close();
+	}
+}
+
+/** Users paste the project URL with or without scheme, sometimes with /rest/v1 or a trailing slash. */
+export function normalizeSupabaseUrl(input: string): string {
+	let url = String(input ?? '').trim();
+	if (!url) throw new Error('The Supabase URL is empty: use the project URL, e.g. https://abcd.supabase.co');
+	if (!/^https?:\/\//i.test(url)) url = `https://${url}`;
+	return url.replace(/\/+$/, '').replace(/\/rest\/v1$/i, '');
+}
