@@ -85,3 +85,19 @@ describe('sync engine against the simulator and the real database', () => {
 		expect(result.message).toMatch(/sync_add_segment\(999\)/);
 	});
 });
+
+describe('housekeeping', () => {
+	let world: SyncWorld;
+	beforeAll(async () => {
+		world = await startSyncWorld({ seed: 3, segments: [{ id: 301, name: 'Small', size: 120 }] });
+		await world.addSegments(301);
+	});
+	afterAll(() => world?.stop());
+
+	it('forgets a finished run’s page keys (they only dedupe retries while it runs)', async () => {
+		const [result] = await world.engine().syncSegments([301], { trigger: 'manual', pageSize: 50 });
+		expect(result.status).toBe('success');
+		expect(result.stats.pages).toBeGreaterThanOrEqual(3);
+		expect(await world.stack.query('select * from sync_run_pages where run_id = $1', [result.runId])).toEqual([]);
+	});
+});
