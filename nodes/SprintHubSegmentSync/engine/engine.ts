@@ -22,6 +22,12 @@ export interface SprintHubConnection {
 	requestsPerMinute?: number;
 	/** How long a run waits out throttling before it checkpoints and ends rate_limited. Default 10 min. */
 	patienceMs?: number;
+	/** Network deadlines of every SprintHub call (defaults: connect 10 s, headers 30 s, body 60 s, whole call 120 s). */
+	timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number; requestMs?: number };
+	/** Retries of transient failures (defaults: 6 attempts, full-jitter backoff from 500 ms up to 30 s). */
+	retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+	/** How the account's budget reacts to throttling (used when this process first creates the budget). */
+	throttle?: { backoffBaseMs?: number; backoffMaxMs?: number };
 }
 
 export interface SupabaseConnection {
@@ -72,6 +78,16 @@ export class SyncEngine {
 			authMode: s.authMode,
 			requestsPerMinute: s.requestsPerMinute,
 			patienceMs: s.patienceMs,
+			connectTimeoutMs: s.timeouts?.connectMs,
+			headersTimeoutMs: s.timeouts?.headersMs,
+			bodyTimeoutMs: s.timeouts?.bodyMs,
+			requestTimeoutMs: s.timeouts?.requestMs,
+			maxAttempts: s.retry?.maxAttempts,
+			retryBaseDelayMs: s.retry?.baseDelayMs,
+			retryMaxDelayMs: s.retry?.maxDelayMs,
+			budgetOptions: s.throttle
+				? { throttleBackoffBaseMs: s.throttle.backoffBaseMs, throttleBackoffMaxMs: s.throttle.backoffMaxMs }
+				: undefined,
 			onEvent,
 		});
 	}

@@ -72,6 +72,8 @@ export class SprintHubClient {
 		patienceMs?: number;
 		userAgent: string;
 	};
+	/** A client serves one run: its patience with throttling starts no earlier than the client. */
+	private readonly createdAt: number;
 	private readonly counters: SprintHubClientStats = {
 		requests: 0,
 		throttled: 0,
@@ -94,6 +96,7 @@ export class SprintHubClient {
 		this.authMode = options.authMode ?? 'query+header';
 		this.accountKey = accountKey(this.baseUrl.display, this.instance);
 		this.clock = options.clock ?? systemClock;
+		this.createdAt = this.clock.now();
 		this.random = options.random ?? Math.random;
 		this.onEvent = options.onEvent;
 		this.budget =
@@ -270,7 +273,7 @@ export class SprintHubClient {
 		for (;;) {
 			attempt++;
 			if (signal?.aborted) throw cancelledError(`SprintHub ${spec.method} ${spec.path}`);
-			const ticket = await this.budget.acquire(signal, { patienceMs: this.settings.patienceMs });
+			const ticket = await this.budget.acquire(signal, { patienceMs: this.settings.patienceMs, patienceFrom: this.createdAt });
 			this.counters.waitMs += ticket.waitedMs;
 			if (afterThrottle) this.counters.backoffMs += ticket.waitedMs;
 			if (ticket.waitedMs >= WAIT_EVENT_THRESHOLD_MS) this.emit({ type: 'wait', method: spec.method, path: spec.path, waitMs: ticket.waitedMs });

@@ -40,6 +40,11 @@ export interface RateBudgetOptions {
 export interface AcquireOptions {
 	/** Overrides the budget's patience for this wait. */
 	patienceMs?: number;
+	/**
+	 * Patience is counted from the start of the throttle episode, but never from before this time
+	 * (epoch ms): a run that starts while an earlier run's episode goes on still gets its own patience.
+	 */
+	patienceFrom?: number;
 }
 
 /** Proof that a call was granted; hand it back with the outcome. */
@@ -73,6 +78,7 @@ export interface RateBudgetStats {
 interface Waiter {
 	enqueuedAt: number;
 	patienceMs: number;
+	patienceFrom: number;
 	resolve: (ticket: BudgetTicket) => void;
 	reject: (error: SyncError) => void;
 	signal?: AbortSignal;
@@ -148,6 +154,7 @@ export class RateBudget {
 			const waiter: Waiter = {
 				enqueuedAt: this.clock.now(),
 				patienceMs: options.patienceMs ?? this.patienceMs,
+				patienceFrom: options.patienceFrom ?? 0,
 				resolve,
 				reject,
 				signal,
@@ -292,7 +299,7 @@ export class RateBudget {
 			this.refill(now);
 			const tokenReadyAt = this.tokens >= 1 ? now : Math.max(now, this.lastRefill) + ((1 - this.tokens) * 60_000) / this.rate;
 			const readyAt = Math.max(this.pausedUntil, tokenReadyAt);
-			if (this.episodeStart !== null && readyAt > now && readyAt > this.episodeStart + head.patienceMs) {
+			if (this.episodeStart !== null && readyAt > now && readyAt > Math.max(this.episodeStart, head.patienceFrom) + head.patienceMs) {
 				this.queue.shift();
 				this.detach(head);
 				this.counters.patienceExhausted++;

@@ -21,6 +21,11 @@ export interface LeadSource {
 	}>;
 	/** The full record, or null when SprintHub says the lead no longer exists (404). */
 	leadDetail(leadId: number, signal?: AbortSignal): Promise<(Record<string, unknown> & { id: number }) | null>;
+	/**
+	 * The segment as the account's segment list shows it, or null when the list does not have it.
+	 * Asked only when a segment looks empty: some servers answer an unknown segment with an empty page.
+	 */
+	findSegment?(segmentId: number, signal?: AbortSignal): Promise<unknown>;
 }
 
 /** Where an unfinished run stopped, stored with the segment so the next run resumes there. */

@@ -3,6 +3,7 @@
  * where something changed, write page by page (upsert, membership and checkpoint commit together in
  * the database), then close the run; the database marks leavers when the whole segment was seen.
  */
+import { setMaxListeners } from 'node:events';
 import { cancelledError, SyncError, toSyncError, type SyncErrorJson } from '../errors';
 import type { ClaimRow, FinishResult, LeadMarker, PageLead, SyncStore } from '../store';
 import { StoreError } from '../store';
@@ -41,7 +42,7 @@ export interface SegmentSyncOptions {
 	/** Detail calls in flight at once (all under the account's rate budget). Default 4. */
 	detailConcurrency?: number;
 	batch?: BatchLimits;
-	/** Walks through a segment that keeps moving before giving up on a stable view. Default 3. */
+	/** Walks per run through a segment that keeps moving before giving up on a stable view. Default 3. */
 	maxWalks?: number;
 	/** Lease renewal period. Default 20 s (leases last 300 s unless the segment says otherwise). */
 	heartbeatMs?: number;
@@ -105,7 +106,13 @@ export async function syncSegment(
 		partial: Partial<SegmentSyncResult> & Pick<SegmentSyncResult, 'status' | 'message'>,
 	): SegmentSyncResult => {
 		const client = options.clientStats?.();
-		if (client) Object.assign(stats, client);
+		if (client) {
+			// Only the counters a run reports (the client has more, e.g. per-class failures).
+			stats.requests = client.requests;
+			stats.throttled = client.throttled;
+			stats.retries = client.retries;
+			stats.backoffMs = client.backoffMs;
+		}
 		const durationMs = Date.now() - started;
 		emit({ type: 'finished', segmentId, status: partial.status, durationMs, message: partial.message });
 		return {
@@ -163,6 +170,8 @@ export async function syncSegment(
 
 	// The run stops when the caller cancels or when this worker loses its lease.
 	const controller = new AbortController();
+	// Every detail call in flight listens on this signal (budget wait + request): not a leak.
+	setMaxListeners(0, controller.signal);
 	const onAbort = () => controller.abort();
 	options.signal?.addEventListener('abort', onAbort, { once: true });
 	if (options.signal?.aborted) controller.abort();
@@ -200,6 +209,8 @@ export async function syncSegment(
 	let complete = false;
 	let incompleteReason = '';
 	let quarantinedIds = new Set<number>();
+	/** Leads quarantined because their detail could not be fetched (written as membership only). */
+	let fetchFailures = 0;
 
 	try {
 		if (!dryRun) quarantinedIds = new Set((await store.quarantined(segmentId, 100_000)).map((q) => q.lead_id));
@@ -214,6 +225,7 @@ export async function syncSegment(
 				if (pass.total < 0) pass.total = page.total;
 				if (page.total !== pass.total) pass.shifted = true;
 
+				if (page.received === 0 && page.total === 0 && pass.nextPage === 0 && pass.walk === 1) await checkSegmentExists();
 				if (page.received === 0) {
 					// The end is an empty page; complete only if the walk saw as many leads as announced.
 					if (pass.seen < pass.total) pass.shifted = true;
@@ -252,8 +264,10 @@ export async function syncSegment(
 				complete = true;
 				break;
 			}
-			if (pass.walk >= maxWalks) {
-				incompleteReason = `The segment kept changing during ${pass.walk} walks; leavers will be marked after a stable run.`;
+			// Walks are bounded per run, not per pass: a run that resumes a restless pass gets its own
+			// walks, otherwise it would resume at the end of the last walk and give up forever.
+			if (stats.walks >= maxWalks) {
+				incompleteReason = `The segment kept changing during ${stats.walks} walks; leavers will be marked after a stable run.`;
 				break;
 			}
 			// The segment moved while we read it: walk it again. Membership seen in every walk of the
@@ -351,10 +365,15 @@ export async function syncSegment(
 		const take = (key: keyof RunStats, value: unknown) => {
 			if (typeof value === 'number' && Number.isFinite(value)) stats[key] = value;
 		};
-		take('pages', db.pages);
+		// pages stays the engine's count of list pages read: the log row counts written batches.
 		take('inserted', db.inserted);
 		take('updated', db.updated);
-		take('unchanged', db.unchanged);
+		// The database counts as unchanged only records it compared; leads that needed no rewrite
+		// (membership only) are unchanged too, so: written in this run minus what changed, minus
+		// leads that could not be fetched (quarantined, not written).
+		if (typeof db.leads_seen === 'number') {
+			stats.unchanged = Math.max(0, db.leads_seen - stats.inserted - stats.updated - fetchFailures);
+		}
 		take('joined', db.joined);
 		take('left', db.left);
 		if (typeof db.failed === 'number') stats.failed = Math.max(stats.failed, db.failed);
@@ -389,6 +408,29 @@ export async function syncSegment(
 		return finishResult({ status: 'failed', message: `${error.message} ${error.hint}`, error: error.toJSON() });
 	}
 
+	/**
+	 * An empty segment may be a segment SprintHub does not know (some servers answer so instead of
+	 * 404): one look at the segment list tells them apart, so a typo is not synced as "empty".
+	 */
+	async function checkSegmentExists(): Promise<void> {
+		if (!source.findSegment) return;
+		let found: unknown;
+		try {
+			found = await source.findSegment(segmentId, controller.signal);
+		} catch (error) {
+			const syncError = toSyncError(error);
+			if (syncError.errorClass === 'cancelled' || syncError.errorClass === 'configuration') throw syncError;
+			return; // the list could not be read: treat the segment as empty, as SprintHub said
+		}
+		if (found !== null && found !== undefined) return;
+		throw new SyncError({
+			errorClass: 'configuration',
+			code: 'unknown_segment',
+			message: `Segment ${segmentId} does not exist in this SprintHub account: its page is empty and the account's segment list does not include it.`,
+			hint: 'Check the segment id: list the account segments (the node offers them in a list) and use one of their ids.',
+		});
+	}
+
 	function throwIfStopped(): void {
 		if (leaseLost) throw leaseLost;
 		if (controller.signal.aborted) throw cancelledError('The sync');
@@ -410,7 +452,13 @@ export async function syncSegment(
 		const writes: PageLead[] = [];
 		const deletedIds: number[] = [];
 		if (enrichment === 'none') {
-			for (const lead of leads) writes.push({ id: lead.id, record: lead, marker: changeMarkerOf(lead), enriched: false });
+			// List records only; one whose change marker did not move is membership only, like in 'changed'.
+			for (const lead of leads) {
+				const marker = changeMarkerOf(lead);
+				const stored = known.get(lead.id);
+				if (stored && marker !== null && stored.change_marker === marker) continue;
+				writes.push({ id: lead.id, record: lead, marker, enriched: false });
+			}
 		}
 		let done = 0;
 		await mapWithConcurrency(
@@ -428,6 +476,7 @@ export async function syncSegment(
 					// whole run (throttling past patience, credentials, cancellation) stops it.
 					if (syncError.errorClass !== 'transient' && syncError.errorClass !== 'data') throw syncError;
 					stats.failed += 1;
+					fetchFailures += 1;
 					keepError(syncError.toJSON());
 					if (!dryRun) {
 						await withDatabaseRetry(() =>
