@@ -1,0 +1,159 @@
+/**
+ * Where the command line's settings come from: flags first, then the process environment, then a
+ * `.env` file in the working directory. The original system's VITE_* names are accepted so that an
+ * existing `.env` works as it is.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UsageError } from './errors';
+
+export const DEFAULT_SPRINTHUB_BASE_URL = 'https://sprinthub-api-master.sprinthub.app';
+
+/** Each setting, the flag that sets it and the variables read for it, in order of preference. */
+export const SETTINGS = {
+	sprinthubBaseUrl: { flag: 'sprinthub-url', variables: ['SPRINTHUB_BASE_URL', 'VITE_SPRINTHUB_BASE_URL'], what: 'SprintHub base URL' },
+	sprinthubInstance: { flag: 'instance', variables: ['SPRINTHUB_INSTANCE', 'VITE_SPRINTHUB_INSTANCE'], what: 'SprintHub instance' },
+	sprinthubToken: { flag: 'token', variables: ['SPRINTHUB_API_TOKEN', 'VITE_SPRINTHUB_API_TOKEN'], what: 'SprintHub API token' },
+	supabaseUrl: { flag: 'supabase-url', variables: ['SUPABASE_URL', 'VITE_SUPABASE_URL'], what: 'Supabase project URL' },
+	supabaseKey: { flag: 'supabase-key', variables: ['SUPABASE_SERVICE_ROLE_KEY', 'VITE_SUPABASE_SERVICE_ROLE_KEY'], what: 'Supabase service role key' },
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export interface SprintHubSettings {
+	baseUrl: string;
+	instance: string;
+	token: string;
+}
+
+export interface SupabaseSettings {
+	url: string;
+	serviceRoleKey: string;
+	schema?: string;
+}
+
+/** Variables as the CLI sees them: the process environment over the `.env` file. */
+export interface Environment {
+	get(name: string): string | undefined;
+	/** The `.env` file read, if any (shown in messages so users know where a value came from). */
+	readonly envFile: string | null;
+}
+
+export function loadEnvironment(env: NodeJS.ProcessEnv, cwd: string, envFileFlag?: string): Environment {
+	let fileValues: Record<string, string> = {};
+	let envFile: string | null = null;
+	const path = envFileFlag ? resolve(cwd, envFileFlag) : join(cwd, '.env');
+	if (envFileFlag && !existsSync(path)) {
+		throw new UsageError(`The env file ${envFileFlag} does not exist: fix the --env-file path.`);
+	}
+	if (existsSync(path)) {
+		try {
+			fileValues = parseDotEnv(readFileSync(path, 'utf8'));
+			envFile = path;
+		} catch (error) {
+			throw new UsageError(`Cannot read ${path}: ${(error as Error).message}`);
+		}
+	}
+	return {
+		envFile,
+		get: (name) => {
+			const value = env[name] ?? fileValues[name];
+			return value === undefined || value.trim() === '' ? undefined : value.trim();
+		},
+	};
+}
+
+/**
+ * A small `.env` reader: KEY=VALUE lines, `export ` prefixes, # comments, single quotes (literal),
+ * double quotes (\n, \t, \", \\ escapes, may span lines) and unquoted values with trailing comments.
+ */
+export function parseDotEnv(text: string): Record<string, string> {
+	const values: Record<string, string> = {};
+	const source = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+	let index = 0;
+	while (index < source.length) {
+		const lineEnd = source.indexOf('\n', index) === -1 ? source.length : source.indexOf('\n', index);
+		const line = source.slice(index, lineEnd);
+		const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*/.exec(line);
+		if (!match) {
+			index = lineEnd + 1;
+			continue;
+		}
+		const key = match[1];
+		const valueStart = index + match[0].length;
+		const quote = source[valueStart];
+		if (quote === '"' || quote === "'") {
+			let cursor = valueStart + 1;
+			let value = '';
+			while (cursor < source.length && source[cursor] !== quote) {
+				if (quote === '"' && source[cursor] === '\\' && cursor + 1 < source.length) {
+					const next = source[cursor + 1];
+					value += next === 'n' ? '\n' : next === 't' ? '\t' : next === 'r' ? '\r' : next;
+					cursor += 2;
+					continue;
+				}
+				value += source[cursor];
+				cursor += 1;
+			}
+			values[key] = value;
+			const closingLineEnd = source.indexOf('\n', cursor);
+			index = closingLineEnd === -1 ? source.length : closingLineEnd + 1;
+			continue;
+		}
+		values[key] = line
+			.slice(match[0].length)
+			.replace(/\s+#.*$/, '')
+			.trim();
+		index = lineEnd + 1;
+	}
+	return values;
+}
+
+/** A setting from its flag or its variables; undefined when none is set. */
+export function settingValue(name: SettingName, flags: Record<string, unknown>, environment: Environment): string | undefined {
+	const setting = SETTINGS[name];
+	const flag = flags[setting.flag];
+	if (typeof flag === 'string' && flag.trim() !== '') return flag.trim();
+	for (const variable of setting.variables) {
+		const value = environment.get(variable);
+		if (value !== undefined) return value;
+	}
+	return undefined;
+}
+
+function missing(name: SettingName, environment: Environment): UsageError {
+	const setting = SETTINGS[name];
+	const where = environment.envFile ? `the environment or ${environment.envFile}` : 'the environment or a .env file';
+	return new UsageError(
+		`The ${setting.what} is not set: set ${setting.variables[0]} (or ${setting.variables[1]}) in ${where}, or pass --${setting.flag}.`,
+	);
+}
+
+export function sprintHubSettings(flags: Record<string, unknown>, environment: Environment): SprintHubSettings {
+	const instance = settingValue('sprinthubInstance', flags, environment);
+	const token = settingValue('sprinthubToken', flags, environment);
+	if (!instance) throw missing('sprinthubInstance', environment);
+	if (!token) throw missing('sprinthubToken', environment);
+	return { baseUrl: settingValue('sprinthubBaseUrl', flags, environment) ?? DEFAULT_SPRINTHUB_BASE_URL, instance, token };
+}
+
+/** SprintHub settings when instance and token are both there (commands that can do without). */
+export function optionalSprintHubSettings(flags: Record<string, unknown>, environment: Environment): SprintHubSettings | null {
+	const instance = settingValue('sprinthubInstance', flags, environment);
+	const token = settingValue('sprinthubToken', flags, environment);
+	if (!instance && !token) return null;
+	return sprintHubSettings(flags, environment);
+}
+
+export function supabaseSettings(flags: Record<string, unknown>, environment: Environment): SupabaseSettings {
+	const url = settingValue('supabaseUrl', flags, environment);
+	const serviceRoleKey = settingValue('supabaseKey', flags, environment);
+	if (!url) throw missing('supabaseUrl', environment);
+	if (!serviceRoleKey) throw missing('supabaseKey', environment);
+	const schema = typeof flags.schema === 'string' && flags.schema.trim() ? flags.schema.trim() : environment.get('SPRINTHUB_SYNC_SCHEMA');
+	if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
+		throw new UsageError(`--schema "${schema}" is not a schema name: use letters, digits and underscores, e.g. public.`);
+	}
+	if (!/^https?:\/\//i.test(url) && /\s/.test(url)) throw new UsageError('The Supabase project URL contains spaces: check SUPABASE_URL.');
+	return { url, serviceRoleKey, schema };
+}

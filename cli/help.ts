@@ -1,0 +1,101 @@
+/** The --help texts, one per command. */
+
+const CONNECTION = `Connection (flags win over the environment, which wins over ./.env):
+  --sprinthub-url URL   SPRINTHUB_BASE_URL or VITE_SPRINTHUB_BASE_URL (default https://sprinthub-api-master.sprinthub.app)
+  --instance NAME       SPRINTHUB_INSTANCE or VITE_SPRINTHUB_INSTANCE (the account subdomain, e.g. acme)
+  --token TOKEN         SPRINTHUB_API_TOKEN or VITE_SPRINTHUB_API_TOKEN (prefer the variable: flags show in ps)
+  --supabase-url URL    SUPABASE_URL or VITE_SUPABASE_URL (the project URL, e.g. https://abcd.supabase.co)
+  --supabase-key KEY    SUPABASE_SERVICE_ROLE_KEY or VITE_SUPABASE_SERVICE_ROLE_KEY (service role / secret key)
+  --schema NAME         schema of the sync tables (default public; SPRINTHUB_SYNC_SCHEMA)
+  --env-file PATH       read this file instead of ./.env`;
+
+const RUN_OPTIONS = `Run options (as in the n8n node):
+  --enrichment MODE     changed (default: details only for new or changed leads) | all | none (list fields only)
+  --full-refresh        fetch every lead's details this run
+  --dry-run             read everything, write nothing, report what would change
+  --rate N              SprintHub requests per minute for this account (default 80)
+  --patience SECONDS    how long to wait out throttling before stopping rate_limited (default 600)
+  --concurrency N       detail calls in flight at once (default 4)
+  --batch-size N        leads per database write (default 500)
+  --page-size N         leads asked per list page (default 1000)
+  --parallel N          segments synced at once, sharing the rate budget (default 2)
+  --json                print the run summary as JSON on stdout
+  --progress MODE       auto (bar on a terminal, lines otherwise) | bar | lines | none`;
+
+const EXIT_CODES = `Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 3 partial or rate limited,
+130 cancelled (Ctrl-C: the run is checkpointed and the next run resumes there).`;
+
+export const HELP: Record<string, string> = {
+	main: `sprinthub-sync: keeps the leads of SprintHub segments in a Supabase database (the same engine as the n8n node).
+
+Usage: sprinthub-sync <command> [options]
+
+Commands:
+  sync <segmentId…>                  sync these segments now
+  sync-due                           sync the segments whose schedule is due (for cron)
+  status                             the health of every segment (view sync_segments_health)
+  segments list                      registered segments, with what SprintHub says about them
+  segments add <segmentId…>          register segments (sync_segments_control)
+  segments pause|resume <segmentId…> stop or restart scheduled syncs
+  segments reschedule <id> <schedule> change a schedule ('0 6 * * *' or '6 hours')
+  leads get <leadId>                 one lead as SprintHub returns it (every field)
+
+Run "sprinthub-sync <command> --help" for a command's options.
+
+${CONNECTION}
+
+${EXIT_CODES}`,
+
+	sync: `Usage: sprinthub-sync sync <segmentId…> [options]
+
+Syncs the named segments now: pages through each one, fetches lead details only where needed and
+writes page by page, with a checkpoint after each page. Segments must be registered first
+(sprinthub-sync segments add <id>).
+
+${RUN_OPTIONS}
+
+${CONNECTION}
+
+${EXIT_CODES}`,
+
+	'sync-due': `Usage: sprinthub-sync sync-due [options]
+
+Claims the segments whose next execution has come (as the n8n schedule does) and syncs them.
+Safe to run from several machines at once: a segment being synced elsewhere is skipped.
+
+  --max-segments N      most segments taken in this run (default 10)
+${RUN_OPTIONS}
+
+${CONNECTION}
+
+${EXIT_CODES}`,
+
+	status: `Usage: sprinthub-sync status [segmentId…] [--json]
+
+The health of each registered segment (view sync_segments_health): ok, running, never_run, failing,
+overdue, paused or error, with the last run, members and quarantined leads.
+
+${CONNECTION}`,
+
+	segments: `Usage: sprinthub-sync segments <list|add|pause|resume|reschedule> …
+
+  segments list [--json]
+      Registered segments (sync_segments_control). When SprintHub is configured, joined with SprintHub's
+      segment list (name, lead count) and followed by the SprintHub segments that are not registered.
+  segments add <segmentId…> [--schedule S] [--timezone TZ] [--enrichment MODE] [--full-refresh-days N] [--name NAME]
+      Registers segments (or updates the given settings). When SprintHub is configured the segment must
+      exist there and its name is taken from it.
+  segments pause <segmentId…>      no scheduled syncs until resumed
+  segments resume <segmentId…>     back to active (also clears status error)
+  segments reschedule <segmentId> <schedule> [--timezone TZ]
+      A schedule is a 5-field cron expression ('0 6 * * *') or an interval ('6 hours', '30 minutes').
+
+${CONNECTION}`,
+
+	leads: `Usage: sprinthub-sync leads get <leadId>
+
+Prints the lead as SprintHub returns it with every field (GET /leads/{id}?allFields=1), as JSON.
+Needs only the SprintHub settings.
+
+${CONNECTION}`,
+};

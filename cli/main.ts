@@ -1,0 +1,155 @@
+/**
+ * The command line as a function: arguments and streams in, exit code out. The entry file wires it
+ * to the process (signals, exit); tests spawn that entry as a real child process.
+ */
+import { parseArgs } from 'node:util';
+import { closeSprintHubAccounts } from '../nodes/SprintHubSegmentSync/engine';
+import { runCommand, type CommandContext } from './commands';
+import { loadEnvironment } from './config';
+import { describeFailure, EXIT, UsageError } from './errors';
+import { HELP } from './help';
+import { Output, type Stream } from './output';
+import packageJson from '../package.json';
+
+export interface CliIo {
+	stdout: Stream;
+	stderr: Stream;
+	env: NodeJS.ProcessEnv;
+	cwd: string;
+	/** Fires on Ctrl-C: runs stop at the next safe point, checkpointed and recorded as cancelled. */
+	signal: AbortSignal;
+}
+
+const OPTIONS = {
+	help: { type: 'boolean', short: 'h' },
+	version: { type: 'boolean' },
+	json: { type: 'boolean' },
+	progress: { type: 'string' },
+	'env-file': { type: 'string' },
+	'sprinthub-url': { type: 'string' },
+	instance: { type: 'string' },
+	token: { type: 'string' },
+	'supabase-url': { type: 'string' },
+	'supabase-key': { type: 'string' },
+	schema: { type: 'string' },
+	enrichment: { type: 'string' },
+	'full-refresh': { type: 'boolean' },
+	'dry-run': { type: 'boolean' },
+	rate: { type: 'string' },
+	patience: { type: 'string' },
+	concurrency: { type: 'string' },
+	'batch-size': { type: 'string' },
+	'page-size': { type: 'string' },
+	parallel: { type: 'string' },
+	'max-segments': { type: 'string' },
+	name: { type: 'string' },
+	schedule: { type: 'string' },
+	timezone: { type: 'string' },
+	'full-refresh-days': { type: 'string' },
+} as const;
+
+export type OptionName = keyof typeof OPTIONS;
+
+const CONNECTION_OPTIONS: OptionName[] = ['help', 'json', 'env-file', 'sprinthub-url', 'instance', 'token', 'supabase-url', 'supabase-key', 'schema'];
+const RUN_OPTIONS: OptionName[] = [
+	'progress',
+	'enrichment',
+	'full-refresh',
+	'dry-run',
+	'rate',
+	'patience',
+	'concurrency',
+	'batch-size',
+	'page-size',
+	'parallel',
+];
+
+/** Which options each command accepts (anything else is a usage error, not silently ignored). */
+const ACCEPTS: Record<string, OptionName[]> = {
+	sync: [...CONNECTION_OPTIONS, ...RUN_OPTIONS],
+	'sync-due': [...CONNECTION_OPTIONS, ...RUN_OPTIONS, 'max-segments'],
+	status: CONNECTION_OPTIONS,
+	'segments list': CONNECTION_OPTIONS,
+	'segments add': [...CONNECTION_OPTIONS, 'name', 'schedule', 'timezone', 'enrichment', 'full-refresh-days'],
+	'segments pause': CONNECTION_OPTIONS,
+	'segments resume': CONNECTION_OPTIONS,
+	'segments reschedule': [...CONNECTION_OPTIONS, 'timezone'],
+	'leads get': CONNECTION_OPTIONS,
+};
+
+const GROUPS: Record<string, string[]> = {
+	segments: ['list', 'add', 'pause', 'resume', 'reschedule'],
+	leads: ['get'],
+};
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+	const output = new Output(io.stdout, io.stderr);
+	let supabaseUrl: string | undefined;
+	try {
+		let parsed;
+		try {
+			parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+		} catch (error) {
+			throw new UsageError(`${(error as Error).message.split('\n')[0]} Run "sprinthub-sync --help" for the commands and options.`);
+		}
+		const flags = parsed.values as Record<string, unknown>;
+		const positionals = [...parsed.positionals];
+		if (flags.version) {
+			output.line(packageVersion());
+			return EXIT.success;
+		}
+		const first = positionals.shift();
+		if (!first) {
+			if (flags.help) {
+				output.line(HELP.main);
+				return EXIT.success;
+			}
+			output.info(HELP.main);
+			return EXIT.usage;
+		}
+		if (first === 'help') {
+			output.line(HELP[positionals[0] ?? 'main'] ?? HELP.main);
+			return EXIT.success;
+		}
+		let command = first;
+		if (GROUPS[first]) {
+			const sub = positionals.shift();
+			if (!sub || !GROUPS[first].includes(sub)) {
+				if (flags.help && !sub) {
+					output.line(HELP[first]);
+					return EXIT.success;
+				}
+				throw new UsageError(
+					`${sub ? `Unknown command "${first} ${sub}"` : `"${first}" needs a subcommand`}: use one of ${GROUPS[first].map((s) => `${first} ${s}`).join(', ')}.`,
+				);
+			}
+			command = `${first} ${sub}`;
+		}
+		if (!ACCEPTS[command]) throw new UsageError(`Unknown command "${first}". Run "sprinthub-sync --help" for the commands.`);
+		if (flags.help) {
+			output.line(HELP[first] ?? HELP.main);
+			return EXIT.success;
+		}
+		for (const name of Object.keys(flags)) {
+			if (!ACCEPTS[command].includes(name as OptionName)) {
+				throw new UsageError(`--${name} does not apply to "${command}". Run "sprinthub-sync ${first} --help".`);
+			}
+		}
+		const environment = loadEnvironment(io.env, io.cwd, typeof flags['env-file'] === 'string' ? flags['env-file'] : undefined);
+		supabaseUrl = (flags['supabase-url'] as string | undefined) ?? environment.get('SUPABASE_URL') ?? environment.get('VITE_SUPABASE_URL');
+		const context: CommandContext = { output, flags, args: positionals, environment, signal: io.signal };
+		return await runCommand(command, context);
+	} catch (error) {
+		const { message, exitCode } = describeFailure(error, supabaseUrl);
+		output.info(`sprinthub-sync: ${message}`);
+		if (io.env.SPRINTHUB_SYNC_DEBUG && error instanceof Error && error.stack) output.info(error.stack);
+		return exitCode;
+	} finally {
+		// Keep-alive sockets to SprintHub would otherwise hold the process open.
+		await closeSprintHubAccounts().catch(() => undefined);
+	}
+}
+
+function packageVersion(): string {
+	return `${packageJson.name} ${packageJson.version}`;
+}
