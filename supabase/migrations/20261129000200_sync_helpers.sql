@@ -3,21 +3,32 @@
 -- user can type a custom field with a generated column, e.g.
 --   alter table public.leads add column if not exists data_de_nascimento date
 --     generated always as (public.sync_to_date(raw -> 'data_de_nascimento')) stored;
+--
+-- Speed: every page casts ~30 fields of hundreds of leads. The public functions pin search_path (a
+-- function with SET is never inlined and pays a configuration switch per call, ~8 µs), so the casting
+-- rules live once in schema sync_internal as plain SQL expressions without SET that the planner
+-- inlines into the calling query: sync_apply_page casts a whole page in one plan, without a function
+-- call per field. Their bodies name only pg_catalog built-ins and sync_internal objects, and they are
+-- inlined into callers whose search_path is pinned. The public sync_to_* are thin wrappers over them.
+-- Dates are checked by a regular expression before the cast; only values the quick check cannot
+-- vouch for (day 29 to 31 of a short month, leap seconds, odd offsets) go through the exception block.
+
+create schema if not exists sync_internal;
+revoke all on schema sync_internal from public;
+grant usage on schema sync_internal to service_role;
 
 -- True for what counts as "no value": absent, JSON null, empty or blank string.
-create or replace function public.sync_is_blank(p_value jsonb)
+create or replace function sync_internal.is_blank(p_value jsonb)
 returns boolean
 language sql immutable parallel safe
-set search_path = public, pg_temp
 as $$
 	select p_value is null or jsonb_typeof(p_value) = 'null'
 		or (jsonb_typeof(p_value) = 'string' and btrim(p_value #>> '{}') = '');
 $$;
 
-create or replace function public.sync_to_text(p_value jsonb)
+create or replace function sync_internal.to_text(p_value jsonb)
 returns text
 language sql immutable parallel safe
-set search_path = public, pg_temp
 as $$
 	select case jsonb_typeof(p_value)
 		when 'string' then nullif(btrim(p_value #>> '{}'), '')
@@ -26,67 +37,67 @@ as $$
 	end;
 $$;
 
-create or replace function public.sync_to_numeric(p_value jsonb)
+-- A trimmed string as a number: plain or scientific notation, or a Brazilian decimal comma ('12,5').
+create or replace function sync_internal.numeric_of_text(p_text text)
 returns numeric
-language plpgsql immutable parallel safe
-set search_path = public, pg_temp
+language sql immutable parallel safe
 as $$
-declare
-	s text;
-begin
-	case jsonb_typeof(p_value)
-		when 'number' then
-			return p_value::numeric;
-		when 'string' then
-			s := btrim(p_value #>> '{}');
-			-- Brazilian decimal comma: '12,5'.
-			if s ~ '^[+-]?\d+,\d+$' then
-				s := replace(s, ',', '.');
-			end if;
-			if s ~ '^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$' then
-				return s::numeric;
-			end if;
-			return null;
-		else
-			return null;
-	end case;
-end;
+	select case
+		when p_text ~ '^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$' then p_text::numeric
+		when p_text ~ '^[+-]?\d+,\d+$' then replace(p_text, ',', '.')::numeric
+	end;
 $$;
 
-create or replace function public.sync_to_bigint(p_value jsonb)
+create or replace function sync_internal.to_numeric(p_value jsonb)
+returns numeric
+language sql immutable parallel safe
+as $$
+	select case jsonb_typeof(p_value)
+		when 'number' then p_value::numeric
+		when 'string' then sync_internal.numeric_of_text(btrim(p_value #>> '{}'))
+	end;
+$$;
+
+create or replace function sync_internal.bigint_of(p_number numeric)
 returns bigint
-language plpgsql immutable parallel safe
-set search_path = public, pg_temp
+language sql immutable parallel safe
 as $$
-declare
-	n numeric := public.sync_to_numeric(p_value);
-begin
-	if n is null or n <> trunc(n) or n < -9223372036854775808 or n > 9223372036854775807 then
-		return null;
-	end if;
-	return n::bigint;
-end;
+	select case when p_number = trunc(p_number) and p_number >= -9223372036854775808 and p_number <= 9223372036854775807
+		then p_number::bigint end;
 $$;
 
-create or replace function public.sync_to_integer(p_value jsonb)
+create or replace function sync_internal.integer_of(p_number numeric)
 returns integer
-language plpgsql immutable parallel safe
-set search_path = public, pg_temp
+language sql immutable parallel safe
 as $$
-declare
-	n numeric := public.sync_to_numeric(p_value);
-begin
-	if n is null or n <> trunc(n) or n < -2147483648 or n > 2147483647 then
-		return null;
-	end if;
-	return n::integer;
-end;
+	select case when p_number = trunc(p_number) and p_number >= -2147483648 and p_number <= 2147483647
+		then p_number::integer end;
 $$;
 
-create or replace function public.sync_to_boolean(p_value jsonb)
+-- Plain digits (the usual id or count) are cast directly; anything else takes the numeric route.
+create or replace function sync_internal.to_bigint(p_value jsonb)
+returns bigint
+language sql immutable parallel safe
+as $$
+	select case
+		when jsonb_typeof(p_value) in ('number', 'string') and btrim(p_value #>> '{}') ~ '^[+-]?\d{1,18}$' then btrim(p_value #>> '{}')::bigint
+		else sync_internal.bigint_of(sync_internal.to_numeric(p_value))
+	end;
+$$;
+
+create or replace function sync_internal.to_integer(p_value jsonb)
+returns integer
+language sql immutable parallel safe
+as $$
+	select case
+		when jsonb_typeof(p_value) in ('number', 'string') and btrim(p_value #>> '{}') ~ '^[+-]?\d{1,9}$' then btrim(p_value #>> '{}')::integer
+		else sync_internal.integer_of(sync_internal.to_numeric(p_value))
+	end;
+$$;
+
+create or replace function sync_internal.to_boolean(p_value jsonb)
 returns boolean
 language sql immutable parallel safe
-set search_path = public, pg_temp
 as $$
 	select case jsonb_typeof(p_value)
 		when 'boolean' then (p_value #>> '{}')::boolean
@@ -98,33 +109,260 @@ as $$
 	end;
 $$;
 
--- ISO-8601 only (what SprintHub sends); a date without an offset is read as UTC, whatever the
--- session time zone, which is what makes this deterministic enough to be IMMUTABLE.
-create or replace function public.sync_to_timestamptz(p_value jsonb)
+-- The careful path for ISO-8601 text the quick check could not vouch for: well-formed but
+-- impossible ('2024-02-31') or out of range becomes NULL.
+create or replace function sync_internal.timestamptz_checked(p_text text)
 returns timestamptz
-language plpgsql immutable parallel safe
-set search_path = public, pg_temp
+language plpgsql stable parallel safe
 as $$
-declare
-	s text;
 begin
-	if jsonb_typeof(p_value) is distinct from 'string' then
+	if p_text !~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$' then
 		return null;
 	end if;
-	s := btrim(p_value #>> '{}');
-	if s !~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$' then
-		return null;
-	end if;
+	-- Only well-formed text pays for the subtransaction of an exception block.
 	begin
-		if s ~ '(Z|z|[+-]\d{2}(:?\d{2})?)$' and s ~ '[T ]' then
-			return s::timestamptz;
+		if p_text ~ '(Z|z|[+-]\d{2}(:?\d{2})?)$' and p_text ~ '[T ]' then
+			return p_text::timestamptz;
 		end if;
-		return s::timestamp at time zone 'UTC';
+		return p_text::timestamp at time zone 'UTC';
 	exception when others then
-		-- Well-formed but impossible ('2024-02-31') or out of range.
 		return null;
 	end;
 end;
+$$;
+
+-- ISO-8601 only (what SprintHub sends); a date without an offset is read as UTC, whatever the
+-- session time zone. The quick check admits only dates and times that always exist (day up to 28,
+-- 29-30 outside February, 31 in long months; hours 00-23; offsets up to 14 hours), so its cast
+-- cannot fail; the rest goes to timestamptz_checked. STABLE here because a text-to-timestamptz cast
+-- is (an IMMUTABLE SQL function with one would not be inlined); the result does not depend on the
+-- session, so the public wrapper stays IMMUTABLE as before.
+create or replace function sync_internal.timestamptz_of_text(p_text text)
+returns timestamptz
+language sql stable parallel safe
+as $$
+	select case
+		when p_text ~ '^[1-9]\d{3}-((0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?)?$' then
+			case when p_text ~ '(Z|[+-]\d{2}(:?\d{2})?)$' and p_text ~ '[T ]' then p_text::timestamptz
+				else p_text::timestamp at time zone 'UTC' end
+		else sync_internal.timestamptz_checked(p_text)
+	end;
+$$;
+
+create or replace function sync_internal.to_timestamptz(p_value jsonb)
+returns timestamptz
+language sql stable parallel safe
+as $$
+	select case when jsonb_typeof(p_value) = 'string' then sync_internal.timestamptz_of_text(btrim(p_value #>> '{}')) end;
+$$;
+
+-- The typed columns of a lead, from its SprintHub record, with the values that did not fit.
+create or replace function sync_internal.cast_lead(p_raw jsonb)
+returns table (
+	firstname text, lastname text, fullname text, email text, phone text,
+	mobile text, whatsapp text, address text, city text, state text,
+	country text, zipcode text, timezone text, company text, stage text,
+	preferred_locale text, photo_url text, points integer, owner_id bigint,
+	owner_name text, archived boolean, created_by text, created_by_name text,
+	created_by_type text, updated_by text, updated_by_name text,
+	create_date timestamptz, updated_date timestamptz, last_active timestamptz,
+	cast_problems jsonb)
+language sql stable parallel safe
+as $$
+	select v.firstname, v.lastname, coalesce(v.fullname, nullif(concat_ws(' ', v.firstname, v.lastname), '')), v.email, v.phone, v.mobile, v.whatsapp, v.address, v.city, v.state, v.country, v.zipcode, v.timezone, v.company, v.stage, v.preferred_locale, v.photo_url, v.points, v.owner_id, v.owner_name, v.archived, v.created_by, v.created_by_name, v.created_by_type, v.updated_by, v.updated_by_name, v.create_date, v.updated_date, v.last_active,
+		-- Most records fit every column: look for problems only when some column came out NULL
+		-- from a value that is not blank.
+		case when (v.firstname is null and not sync_internal.is_blank(v.j_firstname))
+			or (v.lastname is null and not sync_internal.is_blank(v.j_lastname))
+			or (v.fullname is null and not sync_internal.is_blank(v.j_fullname))
+			or (v.email is null and not sync_internal.is_blank(v.j_email))
+			or (v.phone is null and not sync_internal.is_blank(v.j_phone))
+			or (v.mobile is null and not sync_internal.is_blank(v.j_mobile))
+			or (v.whatsapp is null and not sync_internal.is_blank(v.j_whatsapp))
+			or (v.address is null and not sync_internal.is_blank(v.j_address))
+			or (v.city is null and not sync_internal.is_blank(v.j_city))
+			or (v.state is null and not sync_internal.is_blank(v.j_state))
+			or (v.country is null and not sync_internal.is_blank(v.j_country))
+			or (v.zipcode is null and not sync_internal.is_blank(v.j_zipcode))
+			or (v.timezone is null and not sync_internal.is_blank(v.j_timezone))
+			or (v.company is null and not sync_internal.is_blank(v.j_company))
+			or (v.stage is null and not sync_internal.is_blank(v.j_stage))
+			or (v.preferred_locale is null and not sync_internal.is_blank(v.j_preferred_locale))
+			or (v.photo_url is null and not sync_internal.is_blank(v.j_photo_url))
+			or (v.points is null and not sync_internal.is_blank(v.j_points))
+			or (jsonb_typeof(v.j_owner) <> 'object' and v.owner_id is null and not sync_internal.is_blank(v.j_owner))
+			or (v.archived is null and not sync_internal.is_blank(v.j_archived))
+			or (v.created_by is null and not sync_internal.is_blank(v.j_created_by))
+			or (v.created_by_name is null and not sync_internal.is_blank(v.j_created_by_name))
+			or (v.created_by_type is null and not sync_internal.is_blank(v.j_created_by_type))
+			or (v.updated_by is null and not sync_internal.is_blank(v.j_updated_by))
+			or (v.updated_by_name is null and not sync_internal.is_blank(v.j_updated_by_name))
+			or (v.create_date is null and not sync_internal.is_blank(v.j_create_date))
+			or (v.updated_date is null and not sync_internal.is_blank(v.j_updated_date))
+			or (v.last_active is null and not sync_internal.is_blank(v.j_last_active))
+		then (
+			select jsonb_object_agg(f.field, jsonb_build_object('value', f.value, 'expected', f.expected))
+			from (values
+				('firstname', v.j_firstname, v.firstname is null, 'text'),
+				('lastname', v.j_lastname, v.lastname is null, 'text'),
+				('fullname', v.j_fullname, v.fullname is null, 'text'),
+				('email', v.j_email, v.email is null, 'text'),
+				('phone', v.j_phone, v.phone is null, 'text'),
+				('mobile', v.j_mobile, v.mobile is null, 'text'),
+				('whatsapp', v.j_whatsapp, v.whatsapp is null, 'text'),
+				('address', v.j_address, v.address is null, 'text'),
+				('city', v.j_city, v.city is null, 'text'),
+				('state', v.j_state, v.state is null, 'text'),
+				('country', v.j_country, v.country is null, 'text'),
+				('zipcode', v.j_zipcode, v.zipcode is null, 'text'),
+				('timezone', v.j_timezone, v.timezone is null, 'text'),
+				('company', v.j_company, v.company is null, 'text'),
+				('stage', v.j_stage, v.stage is null, 'text'),
+				('preferred_locale', v.j_preferred_locale, v.preferred_locale is null, 'text'),
+				('photoUrl', v.j_photo_url, v.photo_url is null, 'text'),
+				('points', v.j_points, v.points is null, 'integer'),
+				('owner', v.j_owner, jsonb_typeof(v.j_owner) <> 'object' and v.owner_id is null, 'bigint or {"completName": text}'),
+				('archived', v.j_archived, v.archived is null, 'boolean'),
+				('createdBy', v.j_created_by, v.created_by is null, 'text'),
+				('createdByName', v.j_created_by_name, v.created_by_name is null, 'text'),
+				('createdByType', v.j_created_by_type, v.created_by_type is null, 'text'),
+				('updatedBy', v.j_updated_by, v.updated_by is null, 'text'),
+				('updatedByName', v.j_updated_by_name, v.updated_by_name is null, 'text'),
+				('createDate', v.j_create_date, v.create_date is null, 'timestamptz'),
+				('updatedDate', v.j_updated_date, v.updated_date is null, 'timestamptz'),
+				('lastActive', v.j_last_active, v.last_active is null, 'timestamptz')
+			) as f(field, value, missing, expected)
+			where f.missing and not sync_internal.is_blank(f.value))
+		end
+	from (
+		-- Each cast runs once per lead (offset 0 keeps the subqueries apart, so the outer query
+		-- reads results instead of repeating expressions), and each field is looked up in the
+		-- record once.
+		select j.*,
+			sync_internal.to_text(j.j_firstname) as firstname,
+			sync_internal.to_text(j.j_lastname) as lastname,
+			sync_internal.to_text(j.j_fullname) as fullname,
+			sync_internal.to_text(j.j_email) as email,
+			sync_internal.to_text(j.j_phone) as phone,
+			sync_internal.to_text(j.j_mobile) as mobile,
+			sync_internal.to_text(j.j_whatsapp) as whatsapp,
+			sync_internal.to_text(j.j_address) as address,
+			sync_internal.to_text(j.j_city) as city,
+			sync_internal.to_text(j.j_state) as state,
+			sync_internal.to_text(j.j_country) as country,
+			sync_internal.to_text(j.j_zipcode) as zipcode,
+			sync_internal.to_text(j.j_timezone) as timezone,
+			sync_internal.to_text(j.j_company) as company,
+			sync_internal.to_text(j.j_stage) as stage,
+			sync_internal.to_text(j.j_preferred_locale) as preferred_locale,
+			sync_internal.to_text(j.j_photo_url) as photo_url,
+			sync_internal.to_integer(j.j_points) as points,
+			case when jsonb_typeof(j.j_owner) = 'object' then sync_internal.to_bigint(j.j_owner -> 'id')
+				else sync_internal.to_bigint(j.j_owner) end as owner_id,
+			case when jsonb_typeof(j.j_owner) = 'object'
+				then sync_internal.to_text(coalesce(j.j_owner -> 'completName', j.j_owner -> 'name')) end as owner_name,
+			sync_internal.to_boolean(j.j_archived) as archived,
+			sync_internal.to_text(j.j_created_by) as created_by,
+			sync_internal.to_text(j.j_created_by_name) as created_by_name,
+			sync_internal.to_text(j.j_created_by_type) as created_by_type,
+			sync_internal.to_text(j.j_updated_by) as updated_by,
+			sync_internal.to_text(j.j_updated_by_name) as updated_by_name,
+			sync_internal.to_timestamptz(j.j_create_date) as create_date,
+			sync_internal.to_timestamptz(j.j_updated_date) as updated_date,
+			sync_internal.to_timestamptz(j.j_last_active) as last_active
+		from (
+			select p_raw -> 'firstname' as j_firstname,
+				p_raw -> 'lastname' as j_lastname,
+				p_raw -> 'fullname' as j_fullname,
+				p_raw -> 'email' as j_email,
+				p_raw -> 'phone' as j_phone,
+				p_raw -> 'mobile' as j_mobile,
+				p_raw -> 'whatsapp' as j_whatsapp,
+				p_raw -> 'address' as j_address,
+				p_raw -> 'city' as j_city,
+				p_raw -> 'state' as j_state,
+				p_raw -> 'country' as j_country,
+				p_raw -> 'zipcode' as j_zipcode,
+				p_raw -> 'timezone' as j_timezone,
+				p_raw -> 'company' as j_company,
+				p_raw -> 'stage' as j_stage,
+				p_raw -> 'preferred_locale' as j_preferred_locale,
+				p_raw -> 'photoUrl' as j_photo_url,
+				p_raw -> 'points' as j_points,
+				p_raw -> 'owner' as j_owner,
+				p_raw -> 'archived' as j_archived,
+				p_raw -> 'createdBy' as j_created_by,
+				p_raw -> 'createdByName' as j_created_by_name,
+				p_raw -> 'createdByType' as j_created_by_type,
+				p_raw -> 'updatedBy' as j_updated_by,
+				p_raw -> 'updatedByName' as j_updated_by_name,
+				p_raw -> 'createDate' as j_create_date,
+				p_raw -> 'updatedDate' as j_updated_date,
+				p_raw -> 'lastActive' as j_last_active
+			offset 0
+		) as j
+		offset 0
+	) as v;
+$$;
+
+revoke all on all functions in schema sync_internal from public, anon, authenticated;
+grant execute on all functions in schema sync_internal to service_role;
+
+-- The public casts (what users call, e.g. in generated columns): the rules above, behind a pinned search_path.
+create or replace function public.sync_is_blank(p_value jsonb)
+returns boolean
+language sql immutable parallel safe
+set search_path = public, pg_temp
+as $$
+	select sync_internal.is_blank(p_value);
+$$;
+
+create or replace function public.sync_to_text(p_value jsonb)
+returns text
+language sql immutable parallel safe
+set search_path = public, pg_temp
+as $$
+	select sync_internal.to_text(p_value);
+$$;
+
+create or replace function public.sync_to_numeric(p_value jsonb)
+returns numeric
+language sql immutable parallel safe
+set search_path = public, pg_temp
+as $$
+	select sync_internal.to_numeric(p_value);
+$$;
+
+create or replace function public.sync_to_bigint(p_value jsonb)
+returns bigint
+language sql immutable parallel safe
+set search_path = public, pg_temp
+as $$
+	select sync_internal.to_bigint(p_value);
+$$;
+
+create or replace function public.sync_to_integer(p_value jsonb)
+returns integer
+language sql immutable parallel safe
+set search_path = public, pg_temp
+as $$
+	select sync_internal.to_integer(p_value);
+$$;
+
+create or replace function public.sync_to_boolean(p_value jsonb)
+returns boolean
+language sql immutable parallel safe
+set search_path = public, pg_temp
+as $$
+	select sync_internal.to_boolean(p_value);
+$$;
+
+create or replace function public.sync_to_timestamptz(p_value jsonb)
+returns timestamptz
+language sql immutable parallel safe
+set search_path = public, pg_temp
+as $$
+	select sync_internal.to_timestamptz(p_value);
 $$;
 
 create or replace function public.sync_to_date(p_value jsonb)
@@ -132,10 +370,10 @@ returns date
 language sql immutable parallel safe
 set search_path = public, pg_temp
 as $$
-	select (public.sync_to_timestamptz(p_value) at time zone 'UTC')::date;
+	select (sync_internal.to_timestamptz(p_value) at time zone 'UTC')::date;
 $$;
 
--- The typed columns of a lead, from its SprintHub record.
+-- The typed columns of a lead, from its SprintHub record (sync_apply_page inlines sync_internal.cast_lead).
 create or replace function public.sync_cast_lead(
 	p_raw jsonb,
 	out firstname text, out lastname text, out fullname text, out email text, out phone text,
@@ -149,77 +387,19 @@ create or replace function public.sync_cast_lead(
 language plpgsql immutable parallel safe
 set search_path = public, pg_temp
 as $$
-declare
-	owner_value jsonb := p_raw -> 'owner';
 begin
-	firstname := sync_to_text(p_raw -> 'firstname');
-	lastname := sync_to_text(p_raw -> 'lastname');
-	fullname := coalesce(sync_to_text(p_raw -> 'fullname'), nullif(concat_ws(' ', firstname, lastname), ''));
-	email := sync_to_text(p_raw -> 'email');
-	phone := sync_to_text(p_raw -> 'phone');
-	mobile := sync_to_text(p_raw -> 'mobile');
-	whatsapp := sync_to_text(p_raw -> 'whatsapp');
-	address := sync_to_text(p_raw -> 'address');
-	city := sync_to_text(p_raw -> 'city');
-	state := sync_to_text(p_raw -> 'state');
-	country := sync_to_text(p_raw -> 'country');
-	zipcode := sync_to_text(p_raw -> 'zipcode');
-	timezone := sync_to_text(p_raw -> 'timezone');
-	company := sync_to_text(p_raw -> 'company');
-	stage := sync_to_text(p_raw -> 'stage');
-	preferred_locale := sync_to_text(p_raw -> 'preferred_locale');
-	photo_url := sync_to_text(p_raw -> 'photoUrl');
-	points := sync_to_integer(p_raw -> 'points');
-	-- owner: a user id in detail records, {"completName": …} in segment lists.
-	if jsonb_typeof(owner_value) = 'object' then
-		owner_id := sync_to_bigint(owner_value -> 'id');
-		owner_name := sync_to_text(coalesce(owner_value -> 'completName', owner_value -> 'name'));
-	else
-		owner_id := sync_to_bigint(owner_value);
-	end if;
-	archived := sync_to_boolean(p_raw -> 'archived');
-	created_by := sync_to_text(p_raw -> 'createdBy');
-	created_by_name := sync_to_text(p_raw -> 'createdByName');
-	created_by_type := sync_to_text(p_raw -> 'createdByType');
-	updated_by := sync_to_text(p_raw -> 'updatedBy');
-	updated_by_name := sync_to_text(p_raw -> 'updatedByName');
-	create_date := sync_to_timestamptz(p_raw -> 'createDate');
-	updated_date := sync_to_timestamptz(p_raw -> 'updatedDate');
-	last_active := sync_to_timestamptz(p_raw -> 'lastActive');
-
-	select jsonb_object_agg(f.field, jsonb_build_object('value', f.value, 'expected', f.expected))
-	into cast_problems
-	from (values
-		('firstname', p_raw -> 'firstname', firstname is null, 'text'),
-		('lastname', p_raw -> 'lastname', lastname is null, 'text'),
-		('fullname', p_raw -> 'fullname', sync_to_text(p_raw -> 'fullname') is null, 'text'),
-		('email', p_raw -> 'email', email is null, 'text'),
-		('phone', p_raw -> 'phone', phone is null, 'text'),
-		('mobile', p_raw -> 'mobile', mobile is null, 'text'),
-		('whatsapp', p_raw -> 'whatsapp', whatsapp is null, 'text'),
-		('address', p_raw -> 'address', address is null, 'text'),
-		('city', p_raw -> 'city', city is null, 'text'),
-		('state', p_raw -> 'state', state is null, 'text'),
-		('country', p_raw -> 'country', country is null, 'text'),
-		('zipcode', p_raw -> 'zipcode', zipcode is null, 'text'),
-		('timezone', p_raw -> 'timezone', timezone is null, 'text'),
-		('company', p_raw -> 'company', company is null, 'text'),
-		('stage', p_raw -> 'stage', stage is null, 'text'),
-		('preferred_locale', p_raw -> 'preferred_locale', preferred_locale is null, 'text'),
-		('photoUrl', p_raw -> 'photoUrl', photo_url is null, 'text'),
-		('points', p_raw -> 'points', points is null, 'integer'),
-		('owner', owner_value, jsonb_typeof(owner_value) <> 'object' and owner_id is null, 'bigint or {"completName": text}'),
-		('archived', p_raw -> 'archived', archived is null, 'boolean'),
-		('createdBy', p_raw -> 'createdBy', created_by is null, 'text'),
-		('createdByName', p_raw -> 'createdByName', created_by_name is null, 'text'),
-		('createdByType', p_raw -> 'createdByType', created_by_type is null, 'text'),
-		('updatedBy', p_raw -> 'updatedBy', updated_by is null, 'text'),
-		('updatedByName', p_raw -> 'updatedByName', updated_by_name is null, 'text'),
-		('createDate', p_raw -> 'createDate', create_date is null, 'timestamptz'),
-		('updatedDate', p_raw -> 'updatedDate', updated_date is null, 'timestamptz'),
-		('lastActive', p_raw -> 'lastActive', last_active is null, 'timestamptz')
-	) as f(field, value, missing, expected)
-	where f.missing and not sync_is_blank(f.value);
+	-- plpgsql keeps the inlined plan for the session (a non-inlined SQL function would start an
+	-- executor per call). The offset 0 keeps p_raw from being folded into a constant, which would
+	-- make every call plan again.
+	select c.firstname, c.lastname, c.fullname, c.email, c.phone, c.mobile, c.whatsapp, c.address, c.city, c.state,
+		c.country, c.zipcode, c.timezone, c.company, c.stage, c.preferred_locale, c.photo_url, c.points, c.owner_id,
+		c.owner_name, c.archived, c.created_by, c.created_by_name, c.created_by_type, c.updated_by, c.updated_by_name,
+		c.create_date, c.updated_date, c.last_active, c.cast_problems
+	into firstname, lastname, fullname, email, phone, mobile, whatsapp, address, city, state,
+		country, zipcode, timezone, company, stage, preferred_locale, photo_url, points, owner_id,
+		owner_name, archived, created_by, created_by_name, created_by_type, updated_by, updated_by_name,
+		create_date, updated_date, last_active, cast_problems
+	from (select p_raw as raw offset 0) as r cross join lateral sync_internal.cast_lead(r.raw) as c;
 end;
 $$;
 

@@ -1,0 +1,154 @@
+/**
+ * Benchmark 1: database upsert rate through PostgREST + supabase-js.
+ *
+ * sync_apply_page is called exactly as the engine calls it (SyncStore.applyPage over undici, batches of
+ * 500 realistic simulator records of ~55 fields, {id, record, marker, enriched: true}), for leads that are
+ * new, changed (updatedDate and a few fields moved), unchanged (the same records again), and "seen only"
+ * (ids without a record: what an incremental run sends for leads whose marker did not move). Then the
+ * same with 2 and 4 calls in flight, each on its own segment and run (pages of one run serialise on the
+ * segment's control row, which the lease check locks).
+ */
+import { startSimulator } from '../test/support/simulator';
+import { startStack } from '../test/support/stack';
+import { createUndiciFetch } from '../nodes/SprintHubSegmentSync/engine/http/undiciFetch';
+import { SyncStore, type PageLead } from '../nodes/SprintHubSegmentSync/engine/store';
+import { printTable, round, saveResults, type Row } from './support';
+
+const BATCH = 500;
+const SEQUENTIAL_BATCHES = 10;
+const CONCURRENT_BATCHES_EACH = 5;
+const TARGET = 5000;
+
+type Phase = 'new' | 'changed' | 'unchanged' | 'seen only';
+
+export async function benchDatabase(): Promise<Row[]> {
+	const total = BATCH * (2 * SEQUENTIAL_BATCHES + 2 * CONCURRENT_BATCHES_EACH + 4 * CONCURRENT_BATCHES_EACH) + 200;
+	const [stack, sim] = await Promise.all([startStack(), startSimulator({ segments: [{ id: 1, name: 'pool', size: total }], rateLimit: null })]);
+	const http = createUndiciFetch();
+	const store = SyncStore.connect({ url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey, fetch: http.fetch });
+	const rows: Row[] = [];
+	try {
+		const ids = sim.truth.allSegmentMemberIds(1).slice(0, total);
+		const records = ids.map((id) => sim.truth.lead(id)!);
+		const fieldCount = round(records.reduce((sum, record) => sum + Object.keys(record).length, 0) / records.length, 1);
+		const bytes = round(records.reduce((sum, record) => sum + JSON.stringify(record).length, 0) / records.length);
+		process.stdout.write(`records: ${records.length} simulator leads, ${fieldCount} fields and ${bytes} bytes of JSON each on average\n`);
+		const changed = records.map((record, index) => ({
+			...record,
+			updatedDate: new Date(Date.parse(String(record.updatedDate)) + 86_400_000 + index).toISOString(),
+			city: `Cidade ${index % 50}`,
+			points: index % 1000,
+		}));
+		const leadsOf = (from: number, to: number, version: 'v1' | 'v2' | 'ids'): PageLead[] =>
+			records.slice(from, to).map((record, offset) => {
+				const id = Number(record.id);
+				if (version === 'ids') return { id };
+				const body = version === 'v1' ? record : changed[from + offset];
+				return { id, record: body, marker: String(body.updatedDate), enriched: true };
+			});
+
+		let segment = 0;
+		const newRun = async () => {
+			const id = ++segment;
+			await store.addSegment(id, { name: `bench ${id}` });
+			const [claim] = await store.claim({ worker: 'bench', segmentIds: [id], trigger: 'cli' });
+			return claim.run_id!;
+		};
+		// Warm-up: plans and connections (not measured).
+		const warm = await newRun();
+		await store.applyPage(warm, leadsOf(total - 200, total, 'v1'), { pageKey: 'warm' });
+
+		let offset = 0;
+		for (const concurrency of [1, 2, 4]) {
+			const batchesEach = concurrency === 1 ? SEQUENTIAL_BATCHES : CONCURRENT_BATCHES_EACH;
+			const workers = await Promise.all(
+				Array.from({ length: concurrency }, async (_, worker) => {
+					const from = offset + worker * batchesEach * BATCH;
+					return { runId: await newRun(), from };
+				}),
+			);
+			offset += concurrency * batchesEach * BATCH;
+			const leads = concurrency * batchesEach * BATCH;
+			for (const phase of ['new', 'changed', 'unchanged', 'seen only'] as Phase[]) {
+				const version = phase === 'new' ? 'v1' : phase === 'seen only' ? 'ids' : 'v2';
+				const expectKey = phase === 'new' ? 'inserted' : phase === 'changed' ? 'updated' : 'unchanged';
+				let counted = 0;
+				const started = performance.now();
+				const perCall: number[] = [];
+				await Promise.all(
+					workers.map(async ({ runId, from }) => {
+						for (let b = 0; b < batchesEach; b++) {
+							const callStarted = performance.now();
+							const result = await store.applyPage(runId, leadsOf(from + b * BATCH, from + (b + 1) * BATCH, version), {
+								pageKey: `${phase}:${b}`,
+								checkpoint: { page: b },
+								stats: { requests: 1 },
+							});
+							perCall.push(performance.now() - callStarted);
+							counted += phase === 'seen only' ? result.seen : result[expectKey];
+						}
+					}),
+				);
+				const ms = performance.now() - started;
+				if (counted !== leads) throw new Error(`${phase} with ${concurrency} in flight: the database counted ${counted} of ${leads} leads`);
+				perCall.sort((a, b) => a - b);
+				const rate = round((leads / ms) * 1000);
+				rows.push({
+					'calls in flight': concurrency,
+					leads: phase,
+					'leads sent': leads,
+					'batch': BATCH,
+					'ms per call (median)': round(perCall[Math.floor(perCall.length / 2)]),
+					'wall ms': round(ms),
+					'leads/s': rate,
+					[`vs target ${TARGET}/s`]: `${round(rate / TARGET, 2)}x`,
+				});
+			}
+		}
+		// The same function called straight over a Postgres connection (no HTTP, no PostgREST): the
+		// database's own share of the cost.
+		{
+			const runId = await newRun();
+			const from = offset;
+			offset += SEQUENTIAL_BATCHES * BATCH;
+			const leads = SEQUENTIAL_BATCHES * BATCH;
+			for (const phase of ['new', 'changed', 'unchanged', 'seen only'] as Phase[]) {
+				const version = phase === 'new' ? 'v1' : phase === 'seen only' ? 'ids' : 'v2';
+				const payloads = Array.from({ length: SEQUENTIAL_BATCHES }, (_, b) => JSON.stringify(leadsOf(from + b * BATCH, from + (b + 1) * BATCH, version)));
+				const perCall: number[] = [];
+				const started = performance.now();
+				for (let b = 0; b < SEQUENTIAL_BATCHES; b++) {
+					const callStarted = performance.now();
+					await stack.query('select sync_apply_page($1::uuid, $2::jsonb, $3::jsonb, $4, $5::jsonb)', [runId, payloads[b], JSON.stringify({ page: b }), `${phase}:${b}`, JSON.stringify({ requests: 1 })]);
+					perCall.push(performance.now() - callStarted);
+				}
+				const ms = performance.now() - started;
+				perCall.sort((a, b) => a - b);
+				const rate = round((leads / ms) * 1000);
+				rows.push({
+					'calls in flight': '1 (direct SQL, no HTTP)',
+					leads: phase,
+					'leads sent': leads,
+					batch: BATCH,
+					'ms per call (median)': round(perCall[Math.floor(perCall.length / 2)]),
+					'wall ms': round(ms),
+					'leads/s': rate,
+					[`vs target ${TARGET}/s`]: `${round(rate / TARGET, 2)}x`,
+				});
+			}
+		}
+		printTable(`Database upsert rate: sync_apply_page through PostgREST + supabase-js, batches of ${BATCH}`, rows);
+		saveResults('db', { fieldCount, bytes, rows });
+		return rows;
+	} finally {
+		await http.close();
+		await Promise.all([stack.stop(), sim.close()]);
+	}
+}
+
+if (require.main === module) {
+	benchDatabase().catch((error: unknown) => {
+		process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+		process.exit(1);
+	});
+}

@@ -1,0 +1,44 @@
+/**
+ * npm run bench [-- db|calls|rss|compare ...]: runs the named benchmarks (all by default), each
+ * printing its table and leaving its figures in bench/results/<name>.json. BENCHMARKS.md quotes them.
+ *
+ *   db       database upsert rate through PostgREST + supabase-js (benchmark 1)
+ *   sync     API efficiency and wall time vs the budget bound (benchmarks 2 and 3; alias: calls, wall)
+ *   rss      peak RSS of a sync process for segments of 10k to 200k leads (benchmark 4)
+ *   compare  original approach vs n8n-style workflow vs this engine (benchmark 5)
+ *
+ * Set DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to use a running PostgreSQL;
+ * without it an embedded PostgreSQL is started for each benchmark.
+ */
+import { benchCompare } from './compare';
+import { benchDatabase } from './db';
+import { benchRss } from './rss';
+import { benchSync } from './sync';
+import { machine } from './support';
+
+const BENCHMARKS: Record<string, () => Promise<unknown>> = {
+	db: benchDatabase,
+	sync: benchSync,
+	rss: benchRss,
+	compare: benchCompare,
+};
+const ALIASES: Record<string, string> = { calls: 'sync', wall: 'sync', efficiency: 'sync', memory: 'rss' };
+
+async function main(): Promise<void> {
+	const asked = process.argv.slice(2).map((name) => ALIASES[name] ?? name);
+	const unknown = asked.filter((name) => !BENCHMARKS[name]);
+	if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+	const names = asked.length ? [...new Set(asked)] : Object.keys(BENCHMARKS);
+	process.stdout.write(`machine: ${JSON.stringify(machine())}\n`);
+	for (const name of names) {
+		const started = Date.now();
+		process.stdout.write(`\n=== ${name} ===\n`);
+		await BENCHMARKS[name]();
+		process.stdout.write(`(${name}: ${Math.round((Date.now() - started) / 1000)} s)\n`);
+	}
+}
+
+main().catch((error: unknown) => {
+	process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+	process.exit(1);
+});
