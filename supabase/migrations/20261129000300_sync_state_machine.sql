@@ -202,6 +202,8 @@ $$;
 -- A detail record replaces `raw`; a list record is merged into it. Unchanged leads are not rewritten.
 -- p_page_key (e.g. the page number) makes a retried page count once. p_stats adds the engine's own
 -- counters (requests, throttled, retries, backoff_ms, detail_calls).
+-- Speed: the casts are sync_internal's inlinable expressions (see sync_helpers), so a page of 500
+-- leads is cast inside one plan rather than through thousands of function calls.
 create or replace function public.sync_apply_page(
 	p_run_id uuid,
 	p_leads jsonb,
@@ -244,32 +246,35 @@ begin
 		count(*)
 	into v_rejected, v_rejected_count
 	from (
-		select x.ord, case when jsonb_typeof(x.e) = 'object' then coalesce(x.e -> 'id', x.e -> 'record' -> 'id') end as id_value,
+		select x.ord, case when jsonb_typeof(x.e) = 'object' then coalesce(p.id_value, p.record_id) end as id_value,
 			case
 				when jsonb_typeof(x.e) is distinct from 'object' then 'element is not an object'
-				when x.e ? 'record' and jsonb_typeof(x.e -> 'record') not in ('object', 'null') then 'record is not an object'
-				when coalesce(sync_to_bigint(coalesce(x.e -> 'id', x.e -> 'record' -> 'id')), 0) <= 0 then 'missing or invalid lead id (a positive integer is required)'
-				when x.e ? 'id' and jsonb_typeof(x.e -> 'record') = 'object' and not sync_is_blank(x.e -> 'record' -> 'id')
-					and sync_to_bigint(x.e -> 'record' -> 'id') is distinct from sync_to_bigint(x.e -> 'id') then 'id and record.id differ'
+				when x.e ? 'record' and jsonb_typeof(p.record) not in ('object', 'null') then 'record is not an object'
+				when coalesce(sync_internal.to_bigint(coalesce(p.id_value, p.record_id)), 0) <= 0 then 'missing or invalid lead id (a positive integer is required)'
+				when x.e ? 'id' and jsonb_typeof(p.record) = 'object' and not sync_internal.is_blank(p.record_id)
+					and sync_internal.to_bigint(p.record_id) is distinct from sync_internal.to_bigint(p.id_value) then 'id and record.id differ'
 			end as reason
 		from jsonb_array_elements(p_leads) with ordinality as x(e, ord)
+		-- Each part is taken out of the element once (every `->` copies the value it returns).
+		cross join lateral (select x.e -> 'id' as id_value, x.e -> 'record' as record, x.e -> 'record' -> 'id' as record_id offset 0) as p
 	) r
 	where r.reason is not null;
 
 	with items as (
-		select x.ord, x.e, sync_to_bigint(coalesce(x.e -> 'id', x.e -> 'record' -> 'id')) as id
+		select x.ord, x.e, p.record, p.record_id, sync_internal.to_bigint(coalesce(p.id_value, p.record_id)) as id
 		from jsonb_array_elements(p_leads) with ordinality as x(e, ord)
-		where jsonb_typeof(x.e) = 'object' and (not x.e ? 'record' or jsonb_typeof(x.e -> 'record') in ('object', 'null'))
+		cross join lateral (select x.e -> 'id' as id_value, x.e -> 'record' as record, x.e -> 'record' -> 'id' as record_id offset 0) as p
+		where jsonb_typeof(x.e) = 'object' and (not x.e ? 'record' or jsonb_typeof(p.record) in ('object', 'null'))
 	),
 	valid as (
 		-- The same lead twice in a page (pages shift while a segment changes): the last one wins.
 		select distinct on (i.id) i.id,
-			case when jsonb_typeof(i.e -> 'record') = 'object' then i.e -> 'record' end as record,
+			case when jsonb_typeof(i.record) = 'object' then i.record end as record,
 			i.e ? 'marker' as has_marker,
 			i.e ->> 'marker' as marker,
-			coalesce(sync_to_boolean(i.e -> 'enriched'), false) as enriched
+			coalesce(sync_internal.to_boolean(i.e -> 'enriched'), false) as enriched
 		from items i
-		where i.id > 0 and (not i.e ? 'id' or sync_is_blank(i.e -> 'record' -> 'id') or sync_to_bigint(i.e -> 'record' -> 'id') = i.id)
+		where i.id > 0 and (not i.e ? 'id' or sync_internal.is_blank(i.record_id) or sync_internal.to_bigint(i.record_id) = i.id)
 		order by i.id, i.ord desc
 	),
 	merged as (
@@ -294,7 +299,7 @@ begin
 			c.create_date, c.updated_date, c.last_active,
 			m.raw, m.marker, case when m.enriched then now() end, now(), now(), c.cast_problems
 		from merged m
-		cross join lateral sync_cast_lead(m.raw) c
+		cross join lateral sync_internal.cast_lead(m.raw) c
 		order by m.id
 		on conflict (id) do update set
 			firstname = excluded.firstname, lastname = excluded.lastname, fullname = excluded.fullname,
@@ -351,15 +356,19 @@ begin
 
 	v_result := jsonb_build_object(
 		'segment_id', v_ctl.segment_id, 'run_id', p_run_id, 'seen', v_seen, 'inserted', v_inserted,
-		'updated', v_updated, 'unchanged', v_with_record - v_inserted - v_updated, 'joined', v_joined,
+		'updated', v_updated, 'unchanged', v_seen - v_inserted - v_updated, 'joined', v_joined,
 		'rejected', v_rejected, 'repeated', v_repeated);
 
 	if not v_repeated then
 		update sync_segments_logs l
 		set stats = sync_add_stats(
 			sync_add_stats(l.stats, coalesce(p_stats, '{}'::jsonb) - array['pages', 'leads_seen', 'inserted', 'updated', 'unchanged', 'joined', 'left', 'left_blocked', 'failed', 'rejected']),
-			jsonb_build_object('pages', 1, 'leads_seen', v_seen, 'inserted', v_inserted, 'updated', v_updated,
-				'unchanged', v_with_record - v_inserted - v_updated, 'joined', v_joined, 'rejected', v_rejected_count))
+			-- A list page may be written in several calls; the last carries the checkpoint, so it
+			-- counts the page. Leads sent for membership only (no rewrite needed, or quarantined this
+			-- run: see failed) count as unchanged.
+			jsonb_build_object('pages', case when p_checkpoint is not null or p_page_key is null then 1 else 0 end,
+				'leads_seen', v_seen, 'inserted', v_inserted, 'updated', v_updated,
+				'unchanged', v_seen - v_inserted - v_updated, 'joined', v_joined, 'rejected', v_rejected_count))
 		where l.run_id = p_run_id;
 		if p_page_key is not null then
 			update sync_run_pages set result = v_result where run_id = p_run_id and page_key = p_page_key;

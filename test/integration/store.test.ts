@@ -151,11 +151,12 @@ describe('apply page', () => {
 		const segmentId = await newSegment();
 		const runId = await claimOne(segmentId);
 		const leads = page(range(7000, 30));
-		const first = await store.applyPage(runId, leads, { pageKey: 0 });
+		// The engine sends the checkpoint with the last call of a list page: that call counts the page.
+		const first = await store.applyPage(runId, leads, { pageKey: 0, checkpoint: { nextPage: 1 } });
 		expect(first).toMatchObject({ seen: 30, inserted: 30, updated: 0, unchanged: 0, joined: 30, repeated: false });
 		const before = await stack.query(`select id, xmin::text as xmin, written_at from leads where id between 7000 and 7029 order by id`);
 
-		const again = await store.applyPage(runId, leads, { pageKey: 0 });
+		const again = await store.applyPage(runId, leads, { pageKey: 0, checkpoint: { nextPage: 1 } });
 		expect(again).toMatchObject({ seen: 30, inserted: 0, updated: 0, unchanged: 30, joined: 0, repeated: true });
 		// Without a page key too (a different call site): still unchanged.
 		expect(await store.applyPage(runId, leads)).toMatchObject({ inserted: 0, updated: 0, unchanged: 30 });
@@ -184,8 +185,8 @@ describe('apply page', () => {
 		expect(markers.get(8001)!.enriched_at).not.toBeNull();
 		expect(markers.get(8002)).toMatchObject({ change_marker: 'm-1', enriched_at: null });
 
-		// Seen only (no record): membership, no write.
-		expect(await store.applyPage(runId, [{ id: 8001, marker: '2026-10-01T00:00:00.000Z' }])).toMatchObject({ seen: 1, inserted: 0, updated: 0, unchanged: 0 });
+		// Seen only (no record): membership, no write; the lead counts as unchanged.
+		expect(await store.applyPage(runId, [{ id: 8001, marker: '2026-10-01T00:00:00.000Z' }])).toMatchObject({ seen: 1, inserted: 0, updated: 0, unchanged: 1 });
 		// A list record merges into the stored detail record: custom fields kept.
 		await store.applyPage(runId, [{ record: { id: 8001, fullname: 'Renamed' }, marker: '2026-10-02T00:00:00.000Z' }]);
 		const [merged] = await stack.query(`select fullname, raw->>'cpf' as cpf, owner_name from leads where id = 8001`);

@@ -532,7 +532,7 @@ export async function syncSegment(
 				);
 				stats.inserted += counts.inserted;
 				stats.updated += counts.updated;
-				stats.unchanged += counts.unchanged + (items.length - batch.length);
+				stats.unchanged += counts.unchanged;
 				stats.joined += counts.joined;
 				emit({ type: 'written', segmentId, inserted: counts.inserted, updated: counts.updated, unchanged: counts.unchanged });
 			} catch (error) {
