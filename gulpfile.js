@@ -48,10 +48,11 @@ async function bundle() {
 	);
 }
 
-function copyIcons() {
-	return src(['nodes/**/*.svg', 'credentials/**/*.svg'], { base: '.', encoding: false }).pipe(dest('dist'));
+function copyAssets() {
+	// Icons, and the codex file n8n reads beside the node (categories, documentation links).
+	return src(['nodes/**/*.svg', 'credentials/**/*.svg', 'nodes/**/*.node.json'], { base: '.', encoding: false }).pipe(dest('dist'));
 }
 
 exports.clean = clean;
-exports.build = series(clean, typeCheck, bundle, copyIcons);
+exports.build = series(clean, typeCheck, bundle, copyAssets);
 exports.default = exports.build;

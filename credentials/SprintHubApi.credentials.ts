@@ -1,8 +1,13 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { IAuthenticateGeneric, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /**
  * A SprintHub account: API base URL, instance (the account's subdomain) and API token. SprintHub
  * accepts the token as query parameter and header; production callers send both, and so do we.
+ *
+ * The credential test is the node's `methods.credentialTest.sprintHubApiTest` (declared with
+ * `testedBy`): one cheap call whose message tells a wrong token, a wrong instance, a throttled
+ * account and a wrong base URL apart. There is deliberately no declarative `test` here: n8n's
+ * credentials tester uses a declarative test first and would never reach the node's.
  */
 export class SprintHubApi implements ICredentialType {
 	name = 'sprintHubApi';
@@ -48,15 +53,6 @@ export class SprintHubApi implements ICredentialType {
 		properties: {
 			qs: { i: '={{$credentials.instance}}', apitoken: '={{$credentials.apiToken}}' },
 			headers: { apitoken: '={{$credentials.apiToken}}' },
-		},
-	};
-
-	test: ICredentialTestRequest = {
-		request: {
-			baseURL:
-				'={{(/^https?:\\/\\//i.test($credentials.baseUrl.trim()) ? $credentials.baseUrl.trim() : "https://" + $credentials.baseUrl.trim()).replace(/\\/+$/, "")}}',
-			url: '/segments',
-			qs: { page: 0, limit: 1 },
 		},
 	};
 }

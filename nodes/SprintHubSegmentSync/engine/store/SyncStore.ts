@@ -17,6 +17,7 @@ import type {
 	SegmentControl,
 	SegmentHealth,
 } from './types';
+import type { AlertStateChange, AlertStateInput, LeadUpsertResult, UpsertLeadsOptions } from './types';
 
 export interface ConnectOptions {
 	/** Project URL (https://<ref>.supabase.co). */
@@ -209,6 +210,27 @@ export class SyncStore {
 		let query = this.client.from('sync_segments_logs').select('*');
 		if (options.segmentId !== undefined) query = query.eq('segment_id', options.segmentId);
 		return this.read<RunLog[]>('recentRuns', query.order('execution_time', { ascending: false }).limit(options.limit ?? 20));
+	}
+
+	/**
+	 * Upserts SprintHub lead records outside a sync run (same casting rules as a sync); one result per
+	 * record, in input order; bad records are reported, never fatal.
+	 */
+	async upsertLeads(records: unknown[], options: UpsertLeadsOptions = {}): Promise<LeadUpsertResult[]> {
+		if (records.length === 0) return [];
+		return this.rpc<LeadUpsertResult[]>('sync_upsert_leads', { p_records: records, p_complete: options.complete ?? false });
+	}
+
+	/** Stored leads by id (unknown ids are absent). */
+	async leads(leadIds: number[]): Promise<Array<Record<string, unknown> & { id: number }>> {
+		if (leadIds.length === 0) return [];
+		return this.read<Array<Record<string, unknown> & { id: number }>>('leads', this.client.from('leads').select('*').in('id', leadIds).order('id'));
+	}
+
+	/** Records the alert kinds of each segment for a channel; returns how each one moved since the last check. */
+	async recordAlerts(states: AlertStateInput[], channel = 'default'): Promise<AlertStateChange[]> {
+		if (states.length === 0) return [];
+		return this.rpc<AlertStateChange[]>('sync_record_alerts', { p_states: states, p_channel: channel });
 	}
 
 	private async rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {

@@ -272,3 +272,39 @@ export interface RunLog {
 	error_class: ErrorClass | null;
 	resumed_from: string | null;
 }
+
+/** What sync_upsert_leads did with one input record (in input order). */
+export type LeadUpsertStatus = 'inserted' | 'updated' | 'unchanged' | 'rejected' | 'duplicate';
+
+export interface LeadUpsertResult {
+	/** Position in the array sent. */
+	index: number;
+	/** The lead id (as sent when the record was rejected). */
+	id: unknown;
+	status: LeadUpsertStatus;
+	/** Why the record was rejected or superseded; null otherwise. */
+	reason: string | null;
+	/** Values that did not fit their typed column (kept in raw, NULL in the column). */
+	cast_problems: Record<string, { value: unknown; expected: string }> | null;
+}
+
+export interface UpsertLeadsOptions {
+	/** Each record carries every field: it replaces the stored record (else its fields are merged in). */
+	complete?: boolean;
+}
+
+/** The alert kinds found for a segment now (Sync Health → Check). */
+export interface AlertStateInput {
+	segment_id: number;
+	alerts: string[];
+}
+
+/** How a segment's alert kinds moved since the last check of a channel. */
+export interface AlertStateChange {
+	segment_id: number;
+	previous: string[];
+	current: string[];
+	changed: boolean;
+	/** When the previous state began. */
+	previous_changed_at: Timestamp | null;
+}

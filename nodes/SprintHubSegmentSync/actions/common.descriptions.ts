@@ -1,0 +1,124 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+/** The segment picker: a searchable list of the account's segments, or ids typed / from an expression. */
+export function segmentLocator(options: { multiple: boolean; description: string }): INodeProperties {
+	return {
+		displayName: options.multiple ? 'Segments' : 'Segment',
+		name: 'segment',
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		required: true,
+		description: options.description,
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: 'Select a segment...',
+				typeOptions: { searchListMethod: 'searchSegments', searchable: true },
+			},
+			{
+				displayName: options.multiple ? 'By ID(s)' : 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: options.multiple ? '101, 102' : '101',
+				validation: [
+					{
+						type: 'regex',
+						properties: {
+							regex: options.multiple ? '^\\s*\\d+(\\s*[,;\\s]\\s*\\d+)*\\s*$' : '^\\s*\\d+\\s*$',
+							errorMessage: options.multiple ? 'Enter segment ids (numbers) separated by commas' : 'Enter a segment id (a number)',
+						},
+					},
+				],
+			},
+		],
+	};
+}
+
+export const requestsPerMinuteOption: INodeProperties = {
+	displayName: 'Requests Per Minute',
+	name: 'requestsPerMinute',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	default: 80,
+	description:
+		'SprintHub calls per minute for this account, shared by every segment synced by this n8n process. SprintHub allows about 100; the budget slows down by itself when SprintHub throttles.',
+};
+
+export const patienceOption: INodeProperties = {
+	displayName: 'Throttling Patience (Minutes)',
+	name: 'patienceMinutes',
+	type: 'number',
+	typeOptions: { minValue: 0 },
+	default: 10,
+	description:
+		'How long to wait out SprintHub throttling before stopping. A sync that stops this way keeps its place and ends as rate_limited; the next run resumes there.',
+};
+
+/** The options of Sync and Sync Due, sorted by display name. */
+export function syncOptions(extra: INodeProperties[]): INodeProperties {
+	const options: INodeProperties[] = [
+		{
+			displayName: 'Batch Size',
+			name: 'batchSize',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 500,
+			description: 'Most leads written to Supabase in one call; lower it if the database reports statement timeouts',
+		},
+		{
+			displayName: 'Database Schema',
+			name: 'schema',
+			type: 'string',
+			default: 'public',
+			description: 'Schema holding the sync tables; it must be exposed in Supabase → Project Settings → Data API',
+		},
+		{
+			displayName: 'Detail Concurrency',
+			name: 'detailConcurrency',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 4,
+			description: 'Lead detail calls in flight at once (all within the requests per minute)',
+		},
+		{
+			displayName: 'Dry Run',
+			name: 'dryRun',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to read SprintHub and report what would change without writing anything or claiming the segment',
+		},
+		{
+			displayName: 'Enrichment Mode',
+			name: 'enrichment',
+			type: 'options',
+			default: 'segment',
+			description: 'Which leads get a detail call (every field) on top of the cheap list pages',
+			options: [
+				{ name: 'All Leads', value: 'all', description: 'Fetch every lead’s details (slow: one call per lead)' },
+				{ name: 'As Set for the Segment', value: 'segment', description: 'Use the segment’s enrichment_mode in sync_segments_control' },
+				{ name: 'Changed Leads', value: 'changed', description: 'Only leads that are new or changed since the last sync' },
+				{ name: 'None', value: 'none', description: 'No detail calls: store the fields the list pages carry' },
+			],
+		},
+		{
+			displayName: 'Full Refresh',
+			name: 'fullRefresh',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to fetch every lead’s details in this run whatever changed (same as Enrichment Mode: All Leads)',
+		},
+		...extra,
+		requestsPerMinuteOption,
+		patienceOption,
+	];
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		options: options.sort((a, b) => a.displayName.localeCompare(b.displayName)),
+	};
+}

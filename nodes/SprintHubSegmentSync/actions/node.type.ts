@@ -1,0 +1,9 @@
+type SprintHubSegmentSyncMap = {
+	segment: 'add' | 'getLeads' | 'getMany' | 'pause' | 'reschedule' | 'resume' | 'runNow' | 'sync' | 'syncDue';
+	lead: 'get' | 'upsert';
+	syncHealth: 'check';
+};
+
+export type SprintHubSegmentSyncType = {
+	[R in keyof SprintHubSegmentSyncMap]: { resource: R; operation: SprintHubSegmentSyncMap[R] };
+}[keyof SprintHubSegmentSyncMap];

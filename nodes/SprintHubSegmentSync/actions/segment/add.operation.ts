@@ -1,0 +1,138 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeApiError, updateDisplayOptions } from 'n8n-workflow';
+import type { AddSegmentOptions, EnrichmentMode } from '../../engine';
+import type { EngineProvider } from '../../transport';
+import { segmentLocator } from '../common.descriptions';
+import { scheduleDescription, schemaOptionProperty, timezoneProperty } from './common';
+import { manageSegments } from './manage';
+
+interface AddOptions {
+	enrichment?: EnrichmentMode;
+	fullRefreshDays?: number;
+	maxConsecutiveFailures?: number;
+	maxLeaveShare?: number;
+	name?: string;
+	schedule?: string;
+	schema?: string;
+	startAt?: string;
+	timezone?: string;
+	verify?: boolean;
+}
+
+const properties: INodeProperties[] = [
+	segmentLocator({
+		multiple: false,
+		description: 'The SprintHub segment to register in sync_segments_control; adding one that is there updates the given settings',
+	}),
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		options: [
+			{
+				displayName: 'Check in SprintHub',
+				name: 'verify',
+				type: 'boolean',
+				default: true,
+				description: 'Whether to look the segment up in SprintHub first (its name is stored, and an unknown ID is refused)',
+			},
+			schemaOptionProperty,
+			{
+				displayName: 'Enrichment Mode',
+				name: 'enrichment',
+				type: 'options',
+				default: 'changed',
+				description: 'Which leads get a detail call (every field) when the segment is synced',
+				options: [
+					{ name: 'All Leads', value: 'all' },
+					{ name: 'Changed Leads', value: 'changed' },
+					{ name: 'None', value: 'none' },
+				],
+			},
+			{
+				displayName: 'Full Refresh Days',
+				name: 'fullRefreshDays',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 30,
+				description: 'Fetch a lead’s details again when they are older than this many days, changed or not (0: never)',
+			},
+			{
+				displayName: 'Max Consecutive Failures',
+				name: 'maxConsecutiveFailures',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 5,
+				description: 'Failed runs in a row after which the segment goes to status error and Sync Due stops taking it',
+			},
+			{
+				displayName: 'Max Leave Share',
+				name: 'maxLeaveShare',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
+				default: 0.5,
+				description: 'Largest share of the segment a run may mark as having left; more is treated as a bad SprintHub answer and not applied',
+			},
+			{
+				displayName: 'Name',
+				name: 'name',
+				type: 'string',
+				default: '',
+				description: 'A name for the segment in the database (default: its name in SprintHub)',
+			},
+			{
+				displayName: 'Schedule',
+				name: 'schedule',
+				type: 'string',
+				default: '0 6 * * *',
+				description: scheduleDescription,
+			},
+			{
+				displayName: 'Start At',
+				name: 'startAt',
+				type: 'dateTime',
+				default: '',
+				description: 'First run (default: due now)',
+			},
+			timezoneProperty,
+		].sort((a, b) => a.displayName.localeCompare(b.displayName)) as INodeProperties[],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { resource: ['segment'], operation: ['add'] } }, properties);
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], provider: EngineProvider): Promise<INodeExecutionData[]> {
+	return manageSegments.call(this, items, provider, 'Add', async (engine, segmentId, itemIndex) => {
+		const options = this.getNodeParameter('options', itemIndex, {}) as AddOptions;
+		let name = options.name?.trim() || undefined;
+		if (options.verify !== false) {
+			const segment = await engine.sprintHub().findSegment(segmentId, this.getExecutionCancelSignal());
+			if (!segment) {
+				throw new NodeApiError(
+					this.getNode(),
+					{ segmentId, message: 'not found' },
+					{
+						itemIndex,
+						httpCode: '404',
+						message: `Segment ${segmentId} does not exist in SprintHub (instance ${(await provider.sprintHubCredential(itemIndex)).instance})`,
+						description: 'Pick the segment from the list, or check its id in SprintHub → Segments. Turn off "Check in SprintHub" to add it anyway.',
+					},
+				);
+			}
+			name ??= segment.name;
+		}
+		const settings: AddSegmentOptions = {
+			name: name ?? null,
+			schedule: options.schedule?.trim() || null,
+			timezone: options.timezone?.trim() || null,
+			enrichmentMode: options.enrichment ?? null,
+			fullRefreshDays: options.fullRefreshDays ?? null,
+			maxLeaveShare: options.maxLeaveShare ?? null,
+			maxConsecutiveFailures: options.maxConsecutiveFailures ?? null,
+			startAt: options.startAt ? new Date(options.startAt).toISOString() : null,
+		};
+		return engine.store.addSegment(segmentId, settings);
+	});
+}
