@@ -101,3 +101,30 @@ describe('housekeeping', () => {
 		expect(await world.stack.query('select * from sync_run_pages where run_id = $1', [result.runId])).toEqual([]);
 	});
 });
+
+describe('segments that share leads, synced together', () => {
+	let world: SyncWorld;
+	beforeAll(async () => {
+		world = await startSyncWorld({ seed: 11, segments: [{ id: 401, name: 'A', size: 1500 }, { id: 402, name: 'B', size: 1500 }] });
+		await world.addSegments(401, 402);
+	});
+	afterAll(() => world?.stop());
+
+	it('spend one detail call per distinct lead, not one per segment', async () => {
+		const a = truthMemberIds(world.sim, 401);
+		const b = truthMemberIds(world.sim, 402);
+		const union = new Set([...a, ...b]);
+		const shared = a.filter((id) => b.includes(id)).length;
+		expect(shared).toBeGreaterThan(50);
+		world.sim.resetLog();
+		const results = await world.engine().syncSegments([401, 402], { trigger: 'manual', parallel: 2 });
+		expect(results.map((r) => r.status)).toEqual(['success', 'success']);
+		expect(await world.memberIds(401)).toEqual(a);
+		expect(await world.memberIds(402)).toEqual(b);
+		const detailRequests = world.sim.counters.byEndpoint.leadDetail ?? 0;
+		// Each lead once; a few may be asked twice when both runs reach it before either has asked.
+		expect(detailRequests).toBeGreaterThanOrEqual(union.size);
+		expect(detailRequests).toBeLessThan(union.size + shared / 2);
+		expect(results[0].stats.detailCalls + results[1].stats.detailCalls).toBe(detailRequests);
+	});
+});

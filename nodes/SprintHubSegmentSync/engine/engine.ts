@@ -9,6 +9,7 @@ import { createUndiciFetch, type UndiciFetch } from './http/undiciFetch';
 import { SprintHubClient, type SprintHubAuthMode, type SprintHubEvent } from './sprinthub';
 import { SyncStore } from './store';
 import { mapWithConcurrency } from './sync/concurrency';
+import { DetailShare } from './sync/detailShare';
 import type { SegmentSyncResult, SyncProgressEvent } from './sync/ports';
 import { syncSegment, type SegmentSyncOptions } from './sync/syncSegment';
 
@@ -94,17 +95,19 @@ export class SyncEngine {
 
 	/** Syncs the named segments now (manual or CLI runs), several at once under one budget. */
 	async syncSegments(segmentIds: number[], options: SyncRunOptions): Promise<SegmentSyncResult[]> {
-		return mapWithConcurrency(segmentIds, options.parallel ?? 2, (segmentId) => this.runOne(segmentId, options));
+		const share = new DetailShare();
+		return mapWithConcurrency(segmentIds, options.parallel ?? 2, (segmentId) => this.runOne(segmentId, options, share));
 	}
 
 	/** Claims the segments whose time has come and syncs them (the scheduled path). */
 	async syncDue(options: SyncRunOptions & { maxSegments?: number }): Promise<SegmentSyncResult[]> {
 		const rows = await this.store.claim({ worker: this.worker, limit: options.maxSegments ?? 10, trigger: options.trigger });
 		const claimed = rows.filter((row) => row.outcome === 'claimed');
-		return mapWithConcurrency(claimed, options.parallel ?? 2, (row) => this.runOne(row.segment_id, options, row));
+		const share = new DetailShare();
+		return mapWithConcurrency(claimed, options.parallel ?? 2, (row) => this.runOne(row.segment_id, options, share, row));
 	}
 
-	private async runOne(segmentId: number, options: SyncRunOptions, claimed?: Parameters<typeof syncSegment>[1]['claimed']) {
+	private async runOne(segmentId: number, options: SyncRunOptions, detailShare: DetailShare, claimed?: Parameters<typeof syncSegment>[1]['claimed']) {
 		const progress = options.onProgress;
 		const client = this.sprintHub((event) => {
 			if (!progress) return;
@@ -112,7 +115,8 @@ export class SyncEngine {
 			else if (event.type === 'retry') progress({ type: 'retry', segmentId, attempt: event.attempt, message: event.message });
 		});
 		return syncSegment(
-			{ source: client, store: this.store },
+			// Segments synced together share detail calls for leads they have in common.
+			{ source: client, store: this.store, detailShare },
 			{
 				...options,
 				segmentId,

@@ -9,6 +9,7 @@ import type { ClaimRow, FinishResult, LeadMarker, PageLead, SyncStore } from '..
 import { StoreError } from '../store';
 import { batchesOf, DEFAULT_BATCH_LIMITS, type BatchLimits } from './batches';
 import { mapWithConcurrency } from './concurrency';
+import type { DetailShare } from './detailShare';
 import { mergeLeadRecords } from './mergeLead';
 import type {
 	EnrichmentMode,
@@ -64,7 +65,7 @@ const MAX_ERRORS_KEPT = 20;
 const DB_ATTEMPTS = 5;
 
 export async function syncSegment(
-	deps: { source: LeadSource; store: SyncStoreForRuns },
+	deps: { source: LeadSource; store: SyncStoreForRuns; detailShare?: DetailShare },
 	options: SegmentSyncOptions,
 ): Promise<SegmentSyncResult> {
 	const started = Date.now();
@@ -465,9 +466,8 @@ export async function syncSegment(
 			detailFor,
 			options.detailConcurrency ?? 4,
 			async (lead) => {
-				stats.detailCalls += 1;
 				try {
-					const detail = await source.leadDetail(lead.id, controller.signal);
+					const detail = await fetchDetail(lead);
 					if (detail === null) deletedIds.push(lead.id);
 					else writes.push({ id: lead.id, record: mergeLeadRecords(lead, detail), marker: changeMarkerOf(lead), enriched: true });
 				} catch (error) {
@@ -509,6 +509,26 @@ export async function syncSegment(
 			await withDatabaseRetry(() => store.markDeleted(runId!, deletedIds));
 			stats.deleted += deletedIds.length;
 		}
+	}
+
+	/**
+	 * One lead's details: from a concurrent run of another segment when it already asked for the same
+	 * lead and marker, otherwise a call of our own (counted as a detail call).
+	 */
+	async function fetchDetail(lead: Record<string, unknown> & { id: number }) {
+		const marker = changeMarkerOf(lead);
+		const shared = deps.detailShare?.get(lead.id, marker);
+		if (shared) {
+			try {
+				return await shared;
+			} catch {
+				// The other run's call failed or was cancelled: make our own.
+			}
+		}
+		stats.detailCalls += 1;
+		const call = source.leadDetail(lead.id, controller.signal);
+		deps.detailShare?.set(lead.id, marker, call);
+		return call;
 	}
 
 	/**
