@@ -86,10 +86,12 @@ describe('sync under throttling: never a failure; past its patience a run checkp
 		expect(pages).toEqual(Array.from({ length: pages.length }, (_, index) => control.checkpoint!.nextPage + index));
 		const truth = await expectSegmentMatchesTruth(world, 503);
 		expect(pages.length).toBe(Math.ceil(truth.length / 100) + 1 - control.checkpoint!.nextPage);
-		// Over both runs every lead was written or confirmed exactly once: the page the first run was
-		// stopped in was not applied, and the second run read it again.
+		// Over both runs every lead was written or confirmed once, except the page the first run was
+		// stopped in: the details it had fetched were kept (without the checkpoint), and the second run
+		// read that page again and found those leads unchanged.
 		const handled = (run: typeof first) => run.stats.inserted + run.stats.updated + run.stats.unchanged;
-		expect(handled(first) + handled(second)).toBe(truth.length);
+		expect(handled(first) + handled(second)).toBeGreaterThanOrEqual(truth.length);
+		expect(handled(first) + handled(second)).toBeLessThan(truth.length + 100);
 		const [state] = await world.stack.query<{ checkpoint: unknown }>('select checkpoint from sync_segments_control where segment_id = 503');
 		expect(state.checkpoint).toBeNull();
 	}, 40_000);

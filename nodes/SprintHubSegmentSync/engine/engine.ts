@@ -96,15 +96,36 @@ export class SyncEngine {
 	/** Syncs the named segments now (manual or CLI runs), several at once under one budget. */
 	async syncSegments(segmentIds: number[], options: SyncRunOptions): Promise<SegmentSyncResult[]> {
 		const share = new DetailShare();
-		return mapWithConcurrency(segmentIds, options.parallel ?? 2, (segmentId) => this.runOne(segmentId, options, share));
+		// After a cancel no further segment is started (the ones running record `cancelled`).
+		return mapWithConcurrency(segmentIds, options.parallel ?? 2, (segmentId) => this.runOne(segmentId, options, share), options.signal);
 	}
 
-	/** Claims the segments whose time has come and syncs them (the scheduled path). */
+	/**
+	 * Claims the segments whose time has come and syncs them (the scheduled path). Each free slot
+	 * claims one segment when it starts it, so no claimed segment waits in a queue while its lease
+	 * runs out (another worker would take it over and this one would fail on it later).
+	 */
 	async syncDue(options: SyncRunOptions & { maxSegments?: number }): Promise<SegmentSyncResult[]> {
-		const rows = await this.store.claim({ worker: this.worker, limit: options.maxSegments ?? 10, trigger: options.trigger });
-		const claimed = rows.filter((row) => row.outcome === 'claimed');
 		const share = new DetailShare();
-		return mapWithConcurrency(claimed, options.parallel ?? 2, (row) => this.runOne(row.segment_id, options, share, row));
+		const maxSegments = options.maxSegments ?? 10;
+		const results: SegmentSyncResult[] = [];
+		let started = 0;
+		let nothingDue = false;
+		const slot = async () => {
+			while (!nothingDue && started < maxSegments && !options.signal?.aborted) {
+				started += 1;
+				const [row] = (await this.store.claim({ worker: this.worker, limit: 1, trigger: options.trigger })).filter(
+					(candidate) => candidate.outcome === 'claimed',
+				);
+				if (!row) {
+					nothingDue = true;
+					return;
+				}
+				results.push(await this.runOne(row.segment_id, options, share, row));
+			}
+		};
+		await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 2) }, slot));
+		return results.sort((a, b) => a.segmentId - b.segmentId);
 	}
 
 	private async runOne(segmentId: number, options: SyncRunOptions, detailShare: DetailShare, claimed?: Parameters<typeof syncSegment>[1]['claimed']) {

@@ -121,6 +121,11 @@ export class SyncStore {
 		});
 	}
 
+	/** Current members of the run's segment not seen in its pass so far: who would be marked as left. */
+	async leaveCandidates(runId: string): Promise<number> {
+		return this.rpc<number>('sync_leave_candidates', { p_run_id: runId });
+	}
+
 	/**
 	 * Leads SprintHub answered 404 for: stamps leads.deleted_at, ends their membership in the run's
 	 * segment and closes their quarantine entries; returns how many memberships ended.

@@ -11,9 +11,10 @@ export type StoreErrorKind =
 	| 'timeout'
 	| 'unavailable'
 	| 'network'
+	| 'conflict'
 	| 'database';
 
-const RETRYABLE: ReadonlySet<StoreErrorKind> = new Set<StoreErrorKind>(['timeout', 'unavailable', 'network']);
+const RETRYABLE: ReadonlySet<StoreErrorKind> = new Set<StoreErrorKind>(['timeout', 'unavailable', 'network', 'conflict']);
 
 /** The PostgREST error body (also what supabase-js hands back as `error`). */
 export interface PostgrestErrorLike {
@@ -87,7 +88,11 @@ export function toStoreError(
 	if (code === '57014') {
 		return make('timeout', `the database cancelled the statement (statement timeout): ${serverMessage}. Send smaller pages.`);
 	}
-	if (status === 0) return make('network', `no response from Supabase (${serverMessage || 'network error'}); check the project URL and the network.`);
+	// Two runs of overlapping segments can lock the same leads in turn; the page key makes a retry safe.
+	if (code === '40P01' || code === '40001' || code === '55P03') {
+		return make('conflict', `the database stopped a transaction that conflicted with another run (${serverMessage}); it is retried.`);
+	}
+		if (status === 0) return make('network', `no response from Supabase (${serverMessage || 'network error'}); check the project URL and the network.`);
 	if (status === 503 || status === 504 || status === 502 || code === 'PGRST000' || code === 'PGRST001' || code === 'PGRST002' || code === 'PGRST003') {
 		return make('unavailable', `Supabase is unavailable right now (HTTP ${status}${serverMessage ? `: ${serverMessage}` : ''}).`);
 	}

@@ -24,7 +24,7 @@ import type {
 
 export type SyncStoreForRuns = Pick<
 	SyncStore,
-	'claim' | 'heartbeat' | 'markers' | 'quarantined' | 'applyPage' | 'markDeleted' | 'quarantine' | 'finish'
+	'claim' | 'heartbeat' | 'markers' | 'quarantined' | 'applyPage' | 'markDeleted' | 'quarantine' | 'finish' | 'leaveCandidates'
 >;
 
 export interface SegmentSyncOptions {
@@ -210,6 +210,8 @@ export async function syncSegment(
 	let complete = false;
 	let incompleteReason = '';
 	let quarantinedIds = new Set<number>();
+	/** A walk made only to confirm who left (see below). */
+	let confirmingWalk = false;
 	/** Leads quarantined because their detail could not be fetched (written as membership only). */
 	let fetchFailures = 0;
 
@@ -262,6 +264,14 @@ export async function syncSegment(
 				}
 			}
 			if (!pass.shifted) {
+				// One lead leaving a page already read while another joins further on keeps total and
+				// overlaps unchanged, yet hides a lead from this walk. So before anybody is marked as
+				// left, a second (cheap: ids only, no detail calls) walk of the same pass must miss them too.
+				if (!dryRun && !confirmingWalk && (await withDatabaseRetry(() => store.leaveCandidates(runId!))) > 0) {
+					confirmingWalk = true;
+					pass = { ...pass, walk: pass.walk + 1, nextPage: 0, seen: 0, total: -1, shifted: false };
+					continue;
+				}
 				complete = true;
 				break;
 			}
@@ -462,7 +472,7 @@ export async function syncSegment(
 			}
 		}
 		let done = 0;
-		await mapWithConcurrency(
+		const fetching = mapWithConcurrency(
 			detailFor,
 			options.detailConcurrency ?? 4,
 			async (lead) => {
@@ -489,6 +499,14 @@ export async function syncSegment(
 			},
 			controller.signal,
 		);
+		try {
+			await fetching;
+		} catch (error) {
+			// Details already fetched are kept, without the checkpoint: a first sync of a big segment
+			// that keeps being stopped mid-page (throttling, cancel, timeouts) still makes progress.
+			if (!dryRun && !leaseLost && writes.length > 0) await writePage(writes, [], `${pageKey}:stopped`, false).catch(() => undefined);
+			throw error;
+		}
 		throwIfStopped();
 
 		const written = new Set(writes.map((write) => Number(write.id)));
@@ -504,11 +522,12 @@ export async function syncSegment(
 		}
 		// Leads that need no rewrite still count as seen in the segment (membership only).
 		const membershipOnly: PageLead[] = ids.filter((id) => !written.has(id) && !deleted.has(id)).map((id) => ({ id }));
-		await writePage(writes, membershipOnly, pageKey);
+		// Deleted leads first: once the page's checkpoint commits, a crash must not lose the stamp.
 		if (deletedIds.length) {
 			await withDatabaseRetry(() => store.markDeleted(runId!, deletedIds));
 			stats.deleted += deletedIds.length;
 		}
+		await writePage(writes, membershipOnly, pageKey);
 	}
 
 	/**
@@ -535,7 +554,7 @@ export async function syncSegment(
 	 * Writes a page in batches bounded by rows and bytes. The checkpoint goes with the last batch,
 	 * so a crash before it re-reads the page, whose upserts are idempotent.
 	 */
-	async function writePage(writes: PageLead[], membershipOnly: PageLead[], pageKey: string): Promise<void> {
+	async function writePage(writes: PageLead[], membershipOnly: PageLead[], pageKey: string, withCheckpoint = true): Promise<void> {
 		let pending = writes;
 		let part = 0;
 		for (;;) {
@@ -546,7 +565,7 @@ export async function syncSegment(
 			try {
 				const counts = await withDatabaseRetry(() =>
 					store.applyPage(runId!, items, {
-						checkpoint: last ? ({ ...pass, nextPage: pass.nextPage + 1 } as unknown as Record<string, unknown>) : null,
+						checkpoint: last && withCheckpoint ? ({ ...pass, nextPage: pass.nextPage + 1 } as unknown as Record<string, unknown>) : null,
 						pageKey: `${pageKey}:${part}`,
 					}),
 				);
