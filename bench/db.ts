@@ -6,10 +6,14 @@
  * new, changed (updatedDate and a few fields moved), unchanged (the same records again), and "seen only"
  * (ids without a record: what an incremental run sends for leads whose marker did not move). Then the
  * same with 2 and 4 calls in flight, each on its own segment and run (pages of one run serialise on the
- * segment's control row, which the lease check locks).
+ * segment's control row, which the lease check locks). Then the transport alone: the same new-lead
+ * pages sent to a function with sync_apply_page's parameters that only counts the elements, through
+ * supabase-js and PostgREST and over a plain connection; and sync_apply_page over a plain connection.
  */
 import { startSimulator } from '../test/support/simulator';
 import { startStack } from '../test/support/stack';
+import { createClient } from '@supabase/supabase-js';
+import ws from 'ws';
 import { createUndiciFetch } from '../nodes/SprintHubSegmentSync/engine/http/undiciFetch';
 import { SyncStore, type PageLead } from '../nodes/SprintHubSegmentSync/engine/store';
 import { printTable, round, saveResults, type Row } from './support';
@@ -98,6 +102,55 @@ export async function benchDatabase(): Promise<Row[]> {
 					leads: phase,
 					'leads sent': leads,
 					'batch': BATCH,
+					'ms per call (median)': round(perCall[Math.floor(perCall.length / 2)]),
+					'wall ms': round(ms),
+					'leads/s': rate,
+					[`vs target ${TARGET}/s`]: `${round(rate / TARGET, 2)}x`,
+				});
+			}
+		}
+		// The transport alone: a function with sync_apply_page's parameters that only counts the elements
+		// (PostgREST still parses the body, PostgreSQL still builds p_leads), so that the HTTP path's share
+		// of a call can be told apart from the database's.
+		{
+			await stack.query(`create or replace function public.bench_count_page(p_run_id uuid, p_leads jsonb, p_checkpoint jsonb default null,
+					p_page_key text default null, p_stats jsonb default null)
+				returns jsonb language sql security invoker set search_path = public, pg_temp
+				as $$ select jsonb_build_object('seen', jsonb_array_length(p_leads)) $$;
+				grant execute on function public.bench_count_page(uuid, jsonb, jsonb, text, jsonb) to service_role`);
+			await stack.reloadSchema();
+			const client = createClient(stack.supabaseUrl, stack.serviceRoleKey, {
+				auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+				realtime: { transport: ws as unknown as never },
+				global: { fetch: http.fetch },
+			});
+			const leads = SEQUENTIAL_BATCHES * BATCH;
+			for (const path of ['PostgREST', 'direct SQL'] as const) {
+				const perCall: number[] = [];
+				const started = performance.now();
+				for (let b = 0; b < SEQUENTIAL_BATCHES; b++) {
+					const page = leadsOf(b * BATCH, (b + 1) * BATCH, 'v1');
+					const callStarted = performance.now();
+					let seen: number;
+					if (path === 'PostgREST') {
+						const { data, error } = await client.rpc('bench_count_page', { p_run_id: warm, p_leads: page, p_checkpoint: { page: b }, p_page_key: `count:${b}`, p_stats: { requests: 1 } });
+						if (error) throw new Error(error.message);
+						seen = (data as { seen: number }).seen;
+					} else {
+						const [row] = await stack.query<{ r: { seen: number } }>('select bench_count_page($1::uuid, $2::jsonb, $3::jsonb, $4, $5::jsonb) as r', [warm, JSON.stringify(page), JSON.stringify({ page: b }), `count:${b}`, JSON.stringify({ requests: 1 })]);
+						seen = row.r.seen;
+					}
+					perCall.push(performance.now() - callStarted);
+					if (seen !== BATCH) throw new Error(`bench_count_page counted ${seen} of ${BATCH}`);
+				}
+				const ms = performance.now() - started;
+				perCall.sort((a, b) => a - b);
+				const rate = round((leads / ms) * 1000);
+				rows.push({
+					'calls in flight': path === 'PostgREST' ? '1 (transport only: no-op function)' : '1 (direct SQL, no-op function)',
+					leads: 'new',
+					'leads sent': leads,
+					batch: BATCH,
 					'ms per call (median)': round(perCall[Math.floor(perCall.length / 2)]),
 					'wall ms': round(ms),
 					'leads/s': rate,

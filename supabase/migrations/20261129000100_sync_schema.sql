@@ -49,6 +49,14 @@ create table if not exists public.leads (
 	-- {"<sprinthub field>": {"value": <as sent>, "expected": "<type>"}}; NULL when every value fitted.
 	cast_problems jsonb
 );
+-- A lead's row is ~2 KB (raw is ~1.6 KB of it), just above the size at which PostgreSQL starts
+-- shrinking a row (toast_tuple_target, 2032 bytes by default): pglz then ran on nearly every row
+-- sync_apply_page wrote (~7% of the CPU of a page of new leads), the result was kept for only ~1 row
+-- in 10, and later comparisons of raw had to decompress those. With the target at a full page, rows
+-- up to 8160 bytes stay inline and uncompressed; larger ones are still compressed or moved out of
+-- line. Same data, same queries: only the storage differs.
+alter table public.leads set (toast_tuple_target = 8160);
+
 create index if not exists leads_email_idx on public.leads (lower(email));
 create index if not exists leads_cast_problems_idx on public.leads (id) where cast_problems is not null;
 
