@@ -241,40 +241,51 @@ begin
 		v_repeated := not found;
 	end if;
 
+	-- One pass over the page: each element is taken apart once (every `->` copies the value it
+	-- returns, and expanding p_leads again costs as much as the first time), its id and record.id are
+	-- cast once each, and both the valid leads and the rejected elements are read from that.
+	with elements as materialized (
+		select x.ord, p.id_value, p.record, p.record_id,
+			jsonb_typeof(x.e) = 'object' as is_object,
+			x.e ? 'id' as has_id,
+			x.e ? 'record' as has_record,
+			x.e ? 'marker' as has_marker,
+			x.e ->> 'marker' as marker,
+			x.e -> 'enriched' as enriched,
+			jsonb_typeof(p.record) as record_type,
+			sync_internal.to_bigint(coalesce(p.id_value, p.record_id)) as id,
+			sync_internal.is_blank(p.record_id) as record_id_blank,
+			sync_internal.to_bigint(p.record_id) as record_id_number
+		from jsonb_array_elements(p_leads) with ordinality as x(e, ord)
+		cross join lateral (select x.e -> 'id' as id_value, x.e -> 'record' as record, x.e -> 'record' -> 'id' as record_id offset 0) as p
+	),
 	-- Elements that cannot be keyed are reported, never fatal.
-	select coalesce(jsonb_agg(jsonb_build_object('index', r.ord - 1, 'id', r.id_value, 'reason', r.reason) order by r.ord), '[]'::jsonb),
-		count(*)
-	into v_rejected, v_rejected_count
-	from (
-		select x.ord, case when jsonb_typeof(x.e) = 'object' then coalesce(p.id_value, p.record_id) end as id_value,
-			case
-				when jsonb_typeof(x.e) is distinct from 'object' then 'element is not an object'
-				when x.e ? 'record' and jsonb_typeof(p.record) not in ('object', 'null') then 'record is not an object'
-				when coalesce(sync_internal.to_bigint(coalesce(p.id_value, p.record_id)), 0) <= 0 then 'missing or invalid lead id (a positive integer is required)'
-				when x.e ? 'id' and jsonb_typeof(p.record) = 'object' and not sync_internal.is_blank(p.record_id)
-					and sync_internal.to_bigint(p.record_id) is distinct from sync_internal.to_bigint(p.id_value) then 'id and record.id differ'
-			end as reason
-		from jsonb_array_elements(p_leads) with ordinality as x(e, ord)
-		-- Each part is taken out of the element once (every `->` copies the value it returns).
-		cross join lateral (select x.e -> 'id' as id_value, x.e -> 'record' as record, x.e -> 'record' -> 'id' as record_id offset 0) as p
-	) r
-	where r.reason is not null;
-
-	with items as (
-		select x.ord, x.e, p.record, p.record_id, sync_internal.to_bigint(coalesce(p.id_value, p.record_id)) as id
-		from jsonb_array_elements(p_leads) with ordinality as x(e, ord)
-		cross join lateral (select x.e -> 'id' as id_value, x.e -> 'record' as record, x.e -> 'record' -> 'id' as record_id offset 0) as p
-		where jsonb_typeof(x.e) = 'object' and (not x.e ? 'record' or jsonb_typeof(p.record) in ('object', 'null'))
+	rejected as (
+		select r.ord, r.id_value, r.reason
+		from (
+			select el.ord, case when el.is_object then coalesce(el.id_value, el.record_id) end as id_value,
+				case
+					when el.is_object is distinct from true then 'element is not an object'
+					when el.has_record and el.record_type not in ('object', 'null') then 'record is not an object'
+					when coalesce(el.id, 0) <= 0 then 'missing or invalid lead id (a positive integer is required)'
+					-- With an id key, el.id is the cast of that id (coalesce took it).
+					when el.has_id and el.record_type = 'object' and not el.record_id_blank
+						and el.record_id_number is distinct from el.id then 'id and record.id differ'
+				end as reason
+			from elements el
+		) r
+		where r.reason is not null
 	),
 	valid as (
 		-- The same lead twice in a page (pages shift while a segment changes): the last one wins.
 		select distinct on (i.id) i.id,
-			case when jsonb_typeof(i.record) = 'object' then i.record end as record,
-			i.e ? 'marker' as has_marker,
-			i.e ->> 'marker' as marker,
-			coalesce(sync_internal.to_boolean(i.e -> 'enriched'), false) as enriched
-		from items i
-		where i.id > 0 and (not i.e ? 'id' or sync_internal.is_blank(i.record_id) or sync_internal.to_bigint(i.record_id) = i.id)
+			case when i.record_type = 'object' then i.record end as record,
+			i.has_marker,
+			i.marker,
+			coalesce(sync_internal.to_boolean(i.enriched), false) as enriched
+		from elements i
+		where i.is_object and (not i.has_record or i.record_type in ('object', 'null'))
+			and i.id > 0 and (not i.has_id or i.record_id_blank or i.record_id_number = i.id)
 		order by i.id, i.ord desc
 	),
 	merged as (
@@ -334,6 +345,8 @@ begin
 		returning (s.xmax = 0) as joined
 	)
 	select
+		(select coalesce(jsonb_agg(jsonb_build_object('index', r.ord - 1, 'id', r.id_value, 'reason', r.reason) order by r.ord), '[]'::jsonb) from rejected r),
+		(select count(*) from rejected),
 		(select count(*) from valid),
 		(select count(*) from valid where record is not null),
 		(select count(*) from upserted where inserted),
@@ -342,7 +355,7 @@ begin
 		(select coalesce(array_agg(id), '{}') from upserted),
 		(select coalesce(array_agg(id), '{}') from valid where enriched and record is not null),
 		(select coalesce(array_agg(id), '{}') from valid where record is not null)
-	into v_seen, v_with_record, v_inserted, v_updated, v_joined, v_written, v_enriched, v_recorded;
+	into v_rejected, v_rejected_count, v_seen, v_with_record, v_inserted, v_updated, v_joined, v_written, v_enriched, v_recorded;
 
 	-- A detail record identical to what is stored still restarts the full-refresh clock, once per run.
 	update leads t set enriched_at = now()
@@ -533,6 +546,18 @@ begin
 	if p_retry_after_seconds is not null and p_retry_after_seconds < 0 then
 		raise exception using errcode = '22023', message = 'p_retry_after_seconds must not be negative';
 	end if;
+	-- Finishing twice (a retry after a lost response) answers what the first call stored; a run
+	-- closed otherwise (taken over by another worker) still gets lease lost below.
+	select * into v_log from sync_segments_logs l where l.run_id = p_run_id;
+	if found and v_log.status <> 'running' and (v_log.status = p_status or (p_status = 'success' and v_log.status = 'partial')) then
+		select * into v_ctl from sync_segments_control c where c.segment_id = v_log.segment_id;
+		return jsonb_build_object(
+			'run_id', p_run_id, 'segment_id', v_log.segment_id, 'status', v_log.status, 'message', v_log.message,
+			'segment_status', v_ctl.status, 'consecutive_failures', v_ctl.consecutive_failures,
+			'next_execution', v_ctl.next_execution, 'left', coalesce(sync_to_numeric(v_log.stats -> 'left'), 0),
+			'left_blocked', coalesce(sync_to_numeric(v_log.stats -> 'left_blocked'), 0), 'success_rate', v_log.success_rate,
+			'duration_seconds', v_log.duration_seconds, 'stats', v_log.stats, 'repeated', true);
+	end if;
 	v_ctl := sync_hold_lease(p_run_id);
 	select * into v_log from sync_segments_logs l where l.run_id = p_run_id for update;
 	v_stats := sync_add_stats(v_log.stats,
@@ -543,7 +568,10 @@ begin
 		into v_members, v_leaving
 		from sync_segment_leads s
 		where s.segment_id = v_ctl.segment_id and s.left_at is null;
-		if v_leaving > v_ctl.leave_guard_min_leads and v_leaving > v_ctl.max_leave_share * v_members then
+		-- Also refused: every member at once (a small segment below the minimum included), which is
+		-- what one bogus empty answer would look like; max_leave_share = 1 allows it.
+		if (v_leaving > v_ctl.leave_guard_min_leads and v_leaving > v_ctl.max_leave_share * v_members)
+			or (v_leaving > 0 and v_leaving = v_members and v_ctl.max_leave_share < 1) then
 			v_blocked := v_leaving;
 			if v_status = 'success' then
 				v_status := 'partial';
@@ -586,7 +614,11 @@ begin
 	v_next := case
 		when p_retry_after_seconds is not null then now() + make_interval(secs => p_retry_after_seconds)
 		when v_ctl.run_requested_at > v_log.execution_time then now()
-		when not v_complete and v_ctl.checkpoint is not null and v_status in ('success', 'partial', 'rate_limited', 'cancelled') then now()
+		-- Stopped by throttling or by hand: the next trigger resumes (from the checkpoint, if any).
+		when v_status in ('rate_limited', 'cancelled') then now()
+		when not v_complete and v_ctl.checkpoint is not null and v_status = 'success' then now()
+		-- partial (a segment that kept moving, repeated pages) and failed runs follow the schedule:
+		-- re-running them at every trigger would spend the budget on the same trouble.
 		else sync_next_execution(v_ctl.schedule, now(), v_ctl.schedule_timezone)
 	end;
 	v_duration := round(extract(epoch from clock_timestamp() - v_log.execution_time)::numeric, 3);

@@ -209,3 +209,25 @@ describe('a project where the migrations were not run', () => {
 		}
 	});
 });
+
+describe('casts in parallel queries', () => {
+	let parallelStack: Awaited<ReturnType<typeof startStack>>;
+	beforeAll(async () => {
+		parallelStack = await startStack();
+	});
+	afterAll(() => parallelStack?.stop());
+
+	it('an analyst’s query that Postgres runs with parallel workers can use the date casts', async () => {
+		// The date cast has an exception block (a subtransaction), which parallel workers cannot start:
+		// the casts are parallel unsafe, so Postgres plans such a query without workers.
+		await parallelStack.query(`create table cast_probe as
+			select g as id, jsonb_build_object('d', case when g % 3 = 0 then '2024-13-45' else '2024-05-31T12:34:56.789Z' end) as raw
+			from generate_series(1, 30000) g`);
+		await parallelStack.query('analyze cast_probe');
+		await parallelStack.query('set parallel_setup_cost = 0; set parallel_tuple_cost = 0; set min_parallel_table_scan_size = 0; set max_parallel_workers_per_gather = 2;');
+		const sql = `select count(sync_to_timestamptz(raw -> 'd')) as n, count(sync_to_date(raw -> 'd')) as d from cast_probe`;
+		const [{ n, d }] = await parallelStack.query<{ n: string; d: string }>(sql);
+		expect(Number(n)).toBe(20000);
+		expect(Number(d)).toBe(20000);
+	});
+});

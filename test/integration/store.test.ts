@@ -382,3 +382,45 @@ describe('finish', () => {
 		expect(new Date(after.next_execution!).getTime()).toBeGreaterThan(Date.now() + 590_000);
 	});
 });
+
+describe('finish, review fixes', () => {
+	let stack: Stack;
+	let store: SyncStore;
+	beforeAll(async () => {
+		stack = await startStack();
+		store = SyncStore.connect({ url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey });
+	});
+	afterAll(() => stack?.stop());
+
+	const claimNew = async (segmentId: number) => {
+		await stack.query(`select sync_add_segment($1, p_schedule => '1 day')`, [segmentId]);
+		const [row] = await store.claim({ worker: 'w1', segmentIds: [segmentId], trigger: 'manual' });
+		return row.run_id!;
+	};
+
+	test('finishing twice (a retry after a lost answer) returns the first result instead of failing', async () => {
+		const runId = await claimNew(9101);
+		const first = await store.finish(runId, { status: 'success', complete: true });
+		const again = await store.finish(runId, { status: 'success', complete: true });
+		expect(again).toMatchObject({ status: first.status, run_id: runId, next_execution: first.next_execution });
+	});
+
+	test('a run throttled or cancelled before its first page is due again at once, not a schedule later', async () => {
+		for (const [segmentId, status] of [[9102, 'rate_limited'], [9103, 'cancelled']] as const) {
+			const runId = await claimNew(segmentId);
+			const finished = await store.finish(runId, { status });
+			expect(new Date(finished.next_execution).getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+		}
+	});
+
+	test('one empty answer cannot empty a small segment: sweeping every member at once is refused', async () => {
+		const runId = await claimNew(9104);
+		await store.applyPage(runId, [{ id: 1 }, { id: 2 }, { id: 3 }], { checkpoint: { nextPage: 1 } });
+		await store.finish(runId, { status: 'success', complete: true });
+		const [second] = await store.claim({ worker: 'w1', segmentIds: [9104], trigger: 'manual' });
+		const finished = await store.finish(second.run_id!, { status: 'success', complete: true });
+		expect(finished).toMatchObject({ status: 'partial', left: 0, left_blocked: 3 });
+		const members = await stack.query(`select lead_id from sync_segment_leads where segment_id = 9104 and left_at is null`);
+		expect(members).toHaveLength(3);
+	});
+});
