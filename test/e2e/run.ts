@@ -5,7 +5,8 @@
  * each version: installs the tarball as n8n does, imports credentials and the bundled workflows, runs
  * the sync headless and checks the database against the SprintHub simulator, makes SprintHub fail and
  * checks the Slack and e-mail alerts (once, then a recovery), lets the activated schedule sync by itself,
- * posts a lead to the webhook workflow, and proves nothing is left running. Loopback only.
+ * posts a lead to the webhook workflow, proves nothing is left running, then runs queue mode
+ * (queueSync.ts: main + two workers, Redis, Postgres; 8 segments due at once). Loopback only.
  * Prints `N passed, N failed`; exits non-zero on any failure.
  */
 import * as fs from 'node:fs';
@@ -14,6 +15,7 @@ import * as path from 'node:path';
 
 import { startSimulator, type Simulator } from '../support/simulator';
 import { startStack, type Stack } from '../support/stack';
+import { runQueueSync } from './queueSync';
 import { installPackageTarball, packPackage } from './support/installPackage';
 import { N8nInstance, type WorkflowImport } from './support/n8nInstance';
 import { e2eCacheDir, n8nInstallation, pinnedVersions, repoRoot, type N8nMajor } from './support/paths';
@@ -484,7 +486,13 @@ async function main(): Promise<void> {
 			await checkTarball(tarball);
 		});
 		const installed = await check(`n8n ${majors.join(' and ')} installed in ${e2eCacheDir}`, () => ensureN8n(majors));
-		if (packed && installed) for (const major of majors) await runOn(major, tarball);
+		if (packed && installed) {
+			for (const major of majors) {
+				await runOn(major, tarball);
+				// Queue mode (main + two workers, Redis, Postgres as n8n's database): queueSync.ts.
+				await runQueueSync(major, tarball, check, timings);
+			}
+		}
 	} finally {
 		fs.rmSync(packDir, { recursive: true, force: true });
 	}

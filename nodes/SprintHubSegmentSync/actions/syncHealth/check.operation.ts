@@ -98,10 +98,16 @@ export function alertsOf(health: SegmentHealth, thresholds: HealthThresholds): A
 	if (health.recent_success_rate !== null && Number(health.recent_runs) > 0 && Number(health.recent_success_rate) < thresholds.minSuccessRate) {
 		alerts.push('low_success_rate');
 	}
+	// A segment that never succeeded is measured from its last run, not stale at once: its first
+	// sync may simply still be running (in another execution, or on another worker).
+	const limitSeconds = thresholds.staleAfterHours * 3600;
+	const sinceSuccess = health.seconds_since_success === null ? null : Number(health.seconds_since_success);
+	const sinceLastRun = health.last_execution === null ? null : (Date.now() - Date.parse(health.last_execution)) / 1000;
 	const staleBySuccess =
 		thresholds.staleAfterHours > 0 &&
-		health.last_execution !== null &&
-		(health.seconds_since_success === null || Number(health.seconds_since_success) > thresholds.staleAfterHours * 3600);
+		!health.running &&
+		sinceLastRun !== null &&
+		(sinceSuccess !== null ? sinceSuccess > limitSeconds : sinceLastRun > limitSeconds);
 	if (health.health === 'overdue' || staleBySuccess) alerts.push('stale');
 	return alerts.sort();
 }
