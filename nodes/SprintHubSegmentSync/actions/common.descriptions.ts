@@ -57,6 +57,16 @@ export const patienceOption: INodeProperties = {
 };
 
 /** The options of Sync and Sync Due, sorted by display name. */
+/** Sync and Sync Due: how many segments run at once under the account's one budget. */
+export const parallelSegmentsOption: INodeProperties = {
+	displayName: 'Parallel Segments',
+	name: 'parallel',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	default: 2,
+	description: 'Segments synced at once; they share the requests per minute',
+};
+
 export function syncOptions(extra: INodeProperties[]): INodeProperties {
 	const options: INodeProperties[] = [
 		{

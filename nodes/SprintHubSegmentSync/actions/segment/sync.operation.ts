@@ -6,7 +6,7 @@ import type { SyncOptionsParameter } from '../../helpers/interfaces';
 import { errorItem, forEachItem } from '../../helpers/itemLoop';
 import { engineSettings, parseSegmentIds, progressReporter, runOptions, summaryOf } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';
-import { segmentLocator, syncOptions } from '../common.descriptions';
+import { segmentLocator, syncOptions, parallelSegmentsOption } from '../common.descriptions';
 
 const properties: INodeProperties[] = [
 	segmentLocator({
@@ -15,14 +15,7 @@ const properties: INodeProperties[] = [
 			'The segments to sync now: pick one, type ids separated by commas, or map them per input item with an expression. Each must be registered (Segment → Add).',
 	}),
 	syncOptions([
-		{
-			displayName: 'Parallel Segments',
-			name: 'parallel',
-			type: 'number',
-			typeOptions: { minValue: 1 },
-			default: 2,
-			description: 'Segments synced at once; they share the requests per minute',
-		},
+		parallelSegmentsOption,
 	]),
 ];
 

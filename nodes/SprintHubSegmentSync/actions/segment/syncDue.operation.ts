@@ -4,7 +4,7 @@ import type { SyncOptionsParameter } from '../../helpers/interfaces';
 import { forEachItem } from '../../helpers/itemLoop';
 import { engineSettings, positiveInteger, progressReporter, runOptions } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';
-import { syncOptions } from '../common.descriptions';
+import { parallelSegmentsOption, syncOptions } from '../common.descriptions';
 import { syncResultItems } from './sync.operation';
 
 const properties: INodeProperties[] = [
@@ -24,14 +24,7 @@ const properties: INodeProperties[] = [
 			default: 10,
 			description: 'Most due segments taken by one execution; the rest wait for the next trigger',
 		},
-		{
-			displayName: 'Parallel Segments',
-			name: 'parallel',
-			type: 'number',
-			typeOptions: { minValue: 1 },
-			default: 2,
-			description: 'Segments synced at once; they share the requests per minute',
-		},
+		parallelSegmentsOption,
 	]),
 ];
 
