@@ -92,3 +92,19 @@ describe('test stack lifecycle', () => {
 		expect(rows).toHaveLength(0);
 	});
 });
+
+describe('databases left by a killed run', () => {
+	it('are dropped by the next stack on the same machine', async () => {
+		const { Client } = await import('pg');
+		const admin = new Client({ connectionString: process.env.DATABASE_URL });
+		await admin.connect();
+		// A pid that cannot be alive: above the kernel's pid limit.
+		const orphan = 'sprinthub_sync_4194999_deadbeef';
+		await admin.query(`create database ${orphan}`);
+		const stack = await startStack({ migrations: false });
+		await stack.stop();
+		const { rows } = await admin.query('select 1 from pg_database where datname = $1', [orphan]);
+		await admin.end();
+		expect(rows).toHaveLength(0);
+	});
+});

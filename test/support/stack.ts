@@ -60,6 +60,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 	const databaseName = `sprinthub_sync_${process.pid}_${randomBytes(4).toString('hex')}`;
 	try {
 		await admin.connect();
+		await dropAbandonedDatabases(admin, server.adminUrl);
 		await createSupabaseRoles(admin);
 		await admin.query(`create database ${databaseName}`);
 
@@ -158,6 +159,29 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 		await admin.end().catch(() => {});
 		if (ownsServer) await server.stop();
 		throw error;
+	}
+}
+
+/**
+ * Databases of stacks whose process died without stop() (killed test runs). Their names carry the
+ * owner's pid, which means something only for a server on this machine.
+ */
+async function dropAbandonedDatabases(admin: Client, adminUrl: string): Promise<void> {
+	if (!['127.0.0.1', 'localhost', '[::1]', ''].includes(new URL(adminUrl).hostname)) return;
+	const { rows } = await admin.query<{ datname: string }>(`select datname from pg_database where datname ~ '^sprinthub_sync_[0-9]+_[0-9a-f]+$'`);
+	for (const { datname } of rows) {
+		const pid = Number(datname.split('_')[2]);
+		if (pid === process.pid || isAlive(pid)) continue;
+		await admin.query(`drop database if exists ${datname} with (force)`).catch(() => undefined);
+	}
+}
+
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code === 'EPERM';
 	}
 }
 
