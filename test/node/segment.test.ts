@@ -91,6 +91,13 @@ describe('Segment → Add / Sync', () => {
 		expect(run.main[0].json).toMatchObject({ status: 'success', updated: 3 });
 		const again = await runner.run({ resource: 'segment', operation: 'syncDue', options: { ...FAST } });
 		expect(again.main).toEqual([]);
+		// The run ledger tells a run started by hand from one the Schedule Trigger started.
+		const [manual] = await world.stack.query<{ trigger: string }>('select trigger from sync_segments_logs where run_id = $1', [run.main[0].json.runId]);
+		expect(manual.trigger).toBe('manual');
+		await runner.run({ resource: 'segment', operation: 'runNow', segment: byId(102) });
+		const scheduled = await runner.run({ resource: 'segment', operation: 'syncDue', options: { ...FAST } }, { mode: 'trigger' });
+		const [fromSchedule] = await world.stack.query<{ trigger: string }>('select trigger from sync_segments_logs where run_id = $1', [scheduled.main[0].json.runId]);
+		expect(fromSchedule.trigger).toBe('schedule');
 	});
 });
 

@@ -37,7 +37,8 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		const results = await engine.syncDue({
 			...runOptions.call(this, options, itemIndex),
 			maxSegments: positiveInteger.call(this, options.maxSegments, 'Max Segments', itemIndex, 1000),
-			trigger: 'schedule',
+			// The run ledger tells scheduled runs from ones started by hand (editor or `n8n execute`).
+			trigger: this.getMode() === 'manual' || this.getMode() === 'cli' ? 'manual' : 'schedule',
 			signal: this.getExecutionCancelSignal(),
 			onProgress: progressReporter.call(this, provider.secrets),
 		});
