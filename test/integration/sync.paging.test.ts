@@ -102,6 +102,8 @@ describe('sync paging: capped pages, a moving segment, wild types, clear errors'
 		expect(second).toMatchObject({ status: 'success', complete: true });
 		// Leads left, so a second (ids only) walk confirms them before they are marked.
 		expect(second.stats.walks).toBe(2);
+		// Walked twice, yet each lead counts once in what the run reports.
+		expect(second.stats.leadsSeen).toBe(world.sim.truth.segmentMemberIds(302).length);
 		expect(second.stats.detailCalls).toBe(0);
 		await expectSegmentMatchesTruth(world, 302, { changed: events.changed, sample: 100 });
 		const leftRows = await world.stack.query<{ lead_id: string }>(

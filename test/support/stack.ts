@@ -54,6 +54,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 	const ownsServer = !options.postgres && !process.env.DATABASE_URL;
 	const server = options.postgres ?? (await startPostgres());
 	const admin = new Client({ connectionString: server.adminUrl });
+	// A server that goes away first (Ctrl-C reaches the whole process group) must not crash the
+	// process with an unhandled 'error' event: stop() still runs and cleans up.
+	admin.on('error', () => undefined);
 	let postgrest: ChildProcess | undefined;
 	let gateway: Gateway | undefined;
 	let db: Client | undefined;
@@ -66,6 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 		const databaseUrl = withDatabase(server.adminUrl, databaseName);
 		db = new Client({ connectionString: databaseUrl });
+		db.on('error', () => undefined);
 		await db.connect();
 		const schemas = options.schemas ?? ['public'];
 		await db.query(`grant usage on schema public to anon, authenticated, service_role;

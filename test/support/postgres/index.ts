@@ -20,8 +20,11 @@ export async function startPostgres(databaseUrl = process.env.DATABASE_URL): Pro
 }
 
 export async function startEmbeddedPostgres(): Promise<PostgresServer> {
+	// Its own process group: a terminal's Ctrl-C goes to the parent, which stops the server in order
+	// (the server still stops by itself when its parent dies and its stdin closes).
 	const child = spawn(process.execPath, [join(__dirname, 'embedded-server.mjs')], {
 		stdio: ['pipe', 'pipe', 'pipe'],
+		detached: true,
 	});
 	let stderr = '';
 	child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -105,8 +105,35 @@ export function parseArguments(argv: string[]): SimulatorOptions {
 	return options;
 }
 
+const USAGE = `Usage: npm run simulator -- [options]
+
+A SprintHub API simulator on loopback, for trying the CLI or the node without an account.
+
+  --port N                   listen port (default 8787)
+  --host H                   listen address (default 127.0.0.1)
+  --seed S                   everything generated follows from it (default 1)
+  --instance NAME            the account's instance, sent as i= (default acme)
+  --token T                  the API token it accepts (default: derived from the seed)
+  --segments "ID:NAME:SIZE,…" e.g. "101:Hot leads:5000,102:Cold:20000"
+  --rate N/MS | off          throttling: N requests per MS milliseconds (default 100/60000)
+  --rate-mode 401|429        how a throttled call is answered (default 401 "too many requests")
+  --max-segment-limit N      largest page the segment endpoint honours (default 1000)
+  --max-leads-limit N        largest page GET /leads honours (default 200)
+  --latency MS               delay before every answer (default 0)
+  --segments-shape array|wrapped   shape of GET /segments (default array)
+  --unknown-segment error|empty    how an unknown segment is answered (default error: 404)
+  --log-limit N              request log entries kept (default 10000)
+
+It prints its base URL, instance and token, then runs until Ctrl-C.
+`;
+
 async function main(): Promise<void> {
-	const options = parseArguments(process.argv.slice(2));
+	const args = process.argv.slice(2);
+	if (args.includes('--help') || args.includes('-h')) {
+		process.stdout.write(USAGE);
+		return;
+	}
+	const options = parseArguments(args);
 	const simulator = await startSimulator(options);
 	const rate = options.rateLimit ? `${options.rateLimit.requests} per ${options.rateLimit.windowMs} ms (${options.rateLimit.mode})` : 'off';
 	process.stdout.write(

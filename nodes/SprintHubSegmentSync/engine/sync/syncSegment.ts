@@ -212,6 +212,12 @@ export async function syncSegment(
 	let quarantinedIds = new Set<number>();
 	/** A walk made only to confirm who left (see below). */
 	let confirmingWalk = false;
+	/** Leads received by the current walk, and the most any walk of this run received. */
+	let walkReceived = 0;
+	let mostInOneWalk = 0;
+	/** Valid leads whose page was fully handled, per walk (a page stopped half-way does not count). */
+	let walkHandled = 0;
+	let mostHandledInOneWalk = 0;
 	/** Leads quarantined because their detail could not be fetched (written as membership only). */
 	let fetchFailures = 0;
 
@@ -219,6 +225,8 @@ export async function syncSegment(
 		if (!dryRun) quarantinedIds = new Set((await store.quarantined(segmentId, 100_000)).map((q) => q.lead_id));
 		walks: for (;;) {
 			stats.walks += 1;
+			walkReceived = 0;
+			walkHandled = 0;
 			emit({ type: 'walk', segmentId, walk: pass.walk });
 			let previousIds: number[] | null = null;
 			for (;;) {
@@ -248,6 +256,7 @@ export async function syncSegment(
 				previousIds = ids;
 				pass.seen += page.received;
 				stats.leadsSeen += page.received;
+				walkReceived += page.received;
 				emit({ type: 'page', segmentId, page: pass.nextPage, leads: page.received, total: page.total, seen: pass.seen });
 
 				for (const bad of page.invalid) {
@@ -255,6 +264,7 @@ export async function syncSegment(
 					keepError(toSyncError(bad.error, [], 'data').toJSON());
 				}
 				await processPage(page.leads, `${pass.walk}:${pass.nextPage}`);
+				walkHandled += page.leads.length;
 				pass.nextPage += 1;
 
 				if (pass.seen > Math.max(pass.total, page.total) + 2 * pass.limit) {
@@ -263,6 +273,8 @@ export async function syncSegment(
 					break walks;
 				}
 			}
+			mostInOneWalk = Math.max(mostInOneWalk, walkReceived);
+			mostHandledInOneWalk = Math.max(mostHandledInOneWalk, walkHandled);
 			if (!pass.shifted) {
 				// One lead leaving a page already read while another joins further on keeps total and
 				// overlaps unchanged, yet hides a lead from this walk. So before anybody is marked as
@@ -312,6 +324,7 @@ export async function syncSegment(
 		return finishResult({ status, message, error: syncError.toJSON(), nextExecution: finished?.next_execution ?? null });
 	}
 	stopHeartbeat();
+	stats.leadsSeen = Math.max(mostInOneWalk, walkReceived);
 
 	const status: Exclude<RunStatus, 'skipped'> = stats.failed > 0 || incompleteReason ? 'partial' : 'success';
 	if (dryRun) {
@@ -382,9 +395,11 @@ export async function syncSegment(
 		// The database counts as unchanged only records it compared; leads that needed no rewrite
 		// (membership only) are unchanged too, so: written in this run minus what changed, minus
 		// leads that could not be fetched (quarantined, not written).
-		if (typeof db.leads_seen === 'number') {
-			stats.unchanged = Math.max(0, db.leads_seen - stats.inserted - stats.updated - fetchFailures);
-		}
+		// A segment walked twice (moving, or confirming leavers) is still one segment: leads seen is
+		// what one walk saw, and whatever was not new, updated, deleted or failed is unchanged.
+		stats.leadsSeen = Math.max(mostInOneWalk, walkReceived);
+		const handled = Math.max(mostHandledInOneWalk, walkHandled);
+		stats.unchanged = Math.max(0, handled - stats.inserted - stats.updated - stats.deleted - fetchFailures);
 		take('joined', db.joined);
 		take('left', db.left);
 		if (typeof db.failed === 'number') stats.failed = Math.max(stats.failed, db.failed);
