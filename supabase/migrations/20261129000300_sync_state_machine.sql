@@ -562,6 +562,14 @@ begin
 	select * into v_log from sync_segments_logs l where l.run_id = p_run_id for update;
 	v_stats := sync_add_stats(v_log.stats,
 		coalesce(p_stats, '{}'::jsonb) - array['pages', 'leads_seen', 'inserted', 'updated', 'unchanged', 'joined', 'left', 'left_blocked', 'failed', 'rejected']);
+	-- The engine knows when it walked a segment twice (each page is then applied twice): its
+	-- per-segment figures replace the page sums. A run closed without the engine keeps the sums.
+	if jsonb_typeof(p_stats -> 'leads_seen') = 'number' then
+		v_stats := v_stats || jsonb_build_object('leads_seen', p_stats -> 'leads_seen');
+	end if;
+	if jsonb_typeof(p_stats -> 'unchanged') = 'number' then
+		v_stats := v_stats || jsonb_build_object('unchanged', p_stats -> 'unchanged');
+	end if;
 
 	if v_complete and v_status in ('success', 'partial') then
 		select count(*), count(*) filter (where s.last_seen_pass is distinct from v_ctl.pass_id)

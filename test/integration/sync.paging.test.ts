@@ -104,6 +104,9 @@ describe('sync paging: capped pages, a moving segment, wild types, clear errors'
 		expect(second.stats.walks).toBe(2);
 		// Walked twice, yet each lead counts once in what the run reports.
 		expect(second.stats.leadsSeen).toBe(world.sim.truth.segmentMemberIds(302).length);
+		const [secondLog] = await world.stack.query<{ stats: { leads_seen: number; unchanged: number } }>('select stats from sync_segments_logs where run_id = $1', [second.runId]);
+		expect(secondLog.stats.leads_seen).toBe(second.stats.leadsSeen);
+		expect(secondLog.stats.unchanged).toBe(second.stats.unchanged);
 		expect(second.stats.detailCalls).toBe(0);
 		await expectSegmentMatchesTruth(world, 302, { changed: events.changed, sample: 100 });
 		const leftRows = await world.stack.query<{ lead_id: string }>(

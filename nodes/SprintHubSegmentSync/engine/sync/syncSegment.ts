@@ -380,6 +380,10 @@ export async function syncSegment(
 			detail_calls: stats.detailCalls,
 			walks: stats.walks,
 			deleted: stats.deleted,
+			// Per segment, not per walk: the database adds every page it is sent, and a segment walked
+			// twice (moving, or confirming leavers) sends its pages twice.
+			leads_seen: Math.max(mostInOneWalk, walkReceived),
+			unchanged: Math.max(0, Math.max(mostHandledInOneWalk, walkHandled) - stats.inserted - stats.updated - stats.deleted - fetchFailures),
 		};
 	}
 
