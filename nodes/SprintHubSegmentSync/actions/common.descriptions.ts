@@ -57,6 +57,26 @@ export const patienceOption: INodeProperties = {
 };
 
 /** The options of Sync and Sync Due, sorted by display name. */
+/** Get Leads and Get Many: n8n's usual Return All / Limit pair. */
+export const returnAllAndLimit: INodeProperties[] = [
+	{
+		displayName: 'Return All',
+		name: 'returnAll',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to return all results or only up to a given limit',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+		displayOptions: { show: { returnAll: [false] } },
+	},
+];
+
 /** Sync and Sync Due: how many segments run at once under the account's one budget. */
 export const parallelSegmentsOption: INodeProperties = {
 	displayName: 'Parallel Segments',

@@ -6,28 +6,13 @@ import type { SyncOptionsParameter } from '../../helpers/interfaces';
 import { forEachItem } from '../../helpers/itemLoop';
 import { engineSettings, paired, parseSegmentIds, positiveInteger } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';
-import { patienceOption, requestsPerMinuteOption, segmentLocator } from '../common.descriptions';
+import { patienceOption, requestsPerMinuteOption, returnAllAndLimit, segmentLocator } from '../common.descriptions';
 
 const PAGE_SIZE = 100;
 
 const properties: INodeProperties[] = [
 	segmentLocator({ multiple: false, description: 'The segment whose leads to return, read live from SprintHub (nothing is written)' }),
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { returnAll: [false] } },
-	},
+	...returnAllAndLimit,
 	{
 		displayName: 'Options',
 		name: 'options',

@@ -4,26 +4,12 @@ import type { SprintHubClient, SprintHubSegment } from '../../engine';
 import { forEachItem } from '../../helpers/itemLoop';
 import { paired, positiveInteger } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';
+import { returnAllAndLimit } from '../common.descriptions';
 
 const PAGE_SIZE = 100;
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { returnAll: [false] } },
-	},
+	...returnAllAndLimit,
 	{
 		displayName: 'Filters',
 		name: 'filters',
