@@ -14,8 +14,8 @@ import { startSimulator } from '../test/support/simulator';
 import { startStack } from '../test/support/stack';
 import { createClient } from '@supabase/supabase-js';
 import ws from 'ws';
-import { createUndiciFetch } from '../nodes/SprintHubSegmentSync/engine/http/undiciFetch';
-import { SyncStore, type PageLead } from '../nodes/SprintHubSegmentSync/engine/store';
+import { createUndiciFetch } from '../engine/http/undiciFetch';
+import { SyncStore, type PageLead } from '../engine/store';
 import { printTable, round, saveResults, type Row } from './support';
 
 const BATCH = 500;

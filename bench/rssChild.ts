@@ -3,7 +3,7 @@
  * prints its peak resident set size. Started by bench/rss.ts with its configuration in BENCH_RSS_CONFIG.
  */
 import { readFileSync } from 'node:fs';
-import { SyncEngine, closeSprintHubAccounts, type EnrichmentMode } from '../nodes/SprintHubSegmentSync/engine';
+import { SyncEngine, closeSprintHubAccounts, type EnrichmentMode } from '../engine';
 
 interface ChildConfig {
 	idle?: boolean;

@@ -12,8 +12,8 @@
  *    the server's limit and at 90% of it (what production clients do), and a full refresh of a
  *    300-lead segment (nearly all detail calls).
  */
-import { type SyncEngine, type SegmentSyncResult } from '../nodes/SprintHubSegmentSync/engine';
-import { rateBudgets } from '../nodes/SprintHubSegmentSync/engine/sprinthub';
+import { type SyncEngine, type SegmentSyncResult } from '../engine';
+import { rateBudgets } from '../engine/sprinthub';
 import { startSyncWorld, truthMemberIds, type SyncWorld } from '../test/support/world';
 import { printTable, round, saveResults, seconds, type Row } from './support';
 

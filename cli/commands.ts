@@ -11,7 +11,7 @@ import {
 	type SprintHubClient,
 	type SprintHubSegment,
 	type SyncRunOptions,
-} from '../nodes/SprintHubSegmentSync/engine';
+} from '../engine';
 import {
 	optionalSprintHubSettings,
 	sprintHubSettings,

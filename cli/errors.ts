@@ -1,7 +1,7 @@
 /**
  * Errors the command line turns into one line and an exit code, never a stack trace.
  */
-import { isSyncError, StoreError } from '../nodes/SprintHubSegmentSync/engine';
+import { isSyncError, StoreError } from '../engine';
 
 export const EXIT = {
 	success: 0,

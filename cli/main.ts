@@ -3,7 +3,7 @@
  * to the process (signals, exit); tests spawn that entry as a real child process.
  */
 import { parseArgs } from 'node:util';
-import { closeSprintHubAccounts } from '../nodes/SprintHubSegmentSync/engine';
+import { closeSprintHubAccounts } from '../engine';
 import { runCommand, type CommandContext } from './commands';
 import { loadEnvironment } from './config';
 import { describeFailure, EXIT, UsageError } from './errors';

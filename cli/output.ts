@@ -2,7 +2,7 @@
  * Everything the command line writes goes through here: secrets are removed from every line, and
  * tables, numbers and times are formatted the same way by every command.
  */
-import { redactSecrets } from '../nodes/SprintHubSegmentSync/engine';
+import { redactSecrets } from '../engine';
 
 export interface Stream {
 	write(text: string): unknown;

@@ -2,7 +2,7 @@
  * How a run shows its progress: a live bar per segment on a terminal (pages, leads, detail calls,
  * throttling waits with their countdown), plain timestamped lines otherwise (cron, CI, pipes).
  */
-import type { SyncProgressEvent } from '../nodes/SprintHubSegmentSync/engine';
+import type { SyncProgressEvent } from '../engine';
 import { formatDuration, formatNumber, type Output } from './output';
 
 export interface ProgressReporter {

@@ -3,7 +3,7 @@ import { createClient } from '@supabase/supabase-js';
 import ws from 'ws';
 import { startStack, type Stack } from '../support/stack';
 import { listMigrations } from '../support/migrations';
-import { SyncStore, StoreError } from '../../nodes/SprintHubSegmentSync/engine/store';
+import { SyncStore, StoreError } from '../../engine/store';
 
 /** The migrations as a Supabase user meets them: access rules, the SQL editor, a project without them. */
 

@@ -4,13 +4,13 @@
  */
 import { createServer, type Server } from 'node:net';
 import { inspect } from 'node:util';
-import { type SyncError, isSyncError } from '../../nodes/SprintHubSegmentSync/engine/errors';
+import { type SyncError, isSyncError } from '../../engine/errors';
 import {
 	type SprintHubClientOptions,
 	type SprintHubEvent,
 	SprintHubClient,
 	closeSprintHubAccounts,
-} from '../../nodes/SprintHubSegmentSync/engine/sprinthub';
+} from '../../engine/sprinthub';
 import { type Simulator, startSimulator } from '../support/simulator';
 
 const TOKEN = '5b1f0c7e-2d4a-4e8b-9c3f-a1b2c3d4e5f6';

@@ -1,5 +1,5 @@
 import { startStack, type Stack } from '../support/stack';
-import { SyncStore, type PageLead } from '../../nodes/SprintHubSegmentSync/engine/store';
+import { SyncStore, type PageLead } from '../../engine/store';
 
 /**
  * The page function against Supabase's 8-second statement timeout: the largest pages the engine

@@ -1,5 +1,5 @@
 import { startStack, type Stack } from '../support/stack';
-import { SyncStore, StoreError, type PageLead } from '../../nodes/SprintHubSegmentSync/engine/store';
+import { SyncStore, StoreError, type PageLead } from '../../engine/store';
 
 /** The sync state machine through real PostgREST and supabase-js, as the engine drives it. */
 

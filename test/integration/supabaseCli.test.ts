@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SyncStore } from '../../nodes/SprintHubSegmentSync/engine/store';
+import { SyncStore } from '../../engine/store';
 import { applyMigrations, listMigrations } from '../support/migrations';
 import { startStack, type Stack } from '../support/stack';
 import { Client } from 'pg';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { SyncProgressEvent } from '../../nodes/SprintHubSegmentSync/engine';
+import type { SyncProgressEvent } from '../../engine';
 import { startSyncWorld, type SyncWorld } from '../support/world';
 import { expectSegmentMatchesTruth, requestedPages, runLog } from './fixtures/syncTruth';
 

@@ -1,6 +1,6 @@
 import { NodeApiError } from 'n8n-workflow';
-import { closeSprintHubAccounts } from '../../nodes/SprintHubSegmentSync/engine';
-import { rateBudgets } from '../../nodes/SprintHubSegmentSync/engine/sprinthub';
+import { closeSprintHubAccounts } from '../../engine';
+import { rateBudgets } from '../../engine/sprinthub';
 import { startSimulator, type Simulator } from '../support/simulator';
 import { startStack, type Stack } from '../support/stack';
 import { byId } from './support/fixtures';

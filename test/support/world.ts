@@ -1,5 +1,5 @@
-import { closeSprintHubAccounts, SyncEngine, type SyncEngineOptions } from '../../nodes/SprintHubSegmentSync/engine';
-import { rateBudgets } from '../../nodes/SprintHubSegmentSync/engine/sprinthub';
+import { closeSprintHubAccounts, SyncEngine, type SyncEngineOptions } from '../../engine';
+import { rateBudgets } from '../../engine/sprinthub';
 import { startSimulator, type Simulator, type SimulatorOptions } from './simulator';
 import { startStack, type Stack } from './stack';
 

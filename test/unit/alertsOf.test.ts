@@ -1,5 +1,5 @@
 import { alertsOf } from '../../nodes/SprintHubSegmentSync/actions/syncHealth/check.operation';
-import type { SegmentHealth } from '../../nodes/SprintHubSegmentSync/engine/store';
+import type { SegmentHealth } from '../../engine/store';
 
 const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
 const thresholds = { maxConsecutiveFailures: 0, maxRunMinutes: 30, minSuccessRate: 0, staleAfterHours: 26 };

@@ -1,6 +1,6 @@
-import { SyncError } from '../../nodes/SprintHubSegmentSync/engine/errors';
-import { ManualClock, flushMicrotasks } from '../../nodes/SprintHubSegmentSync/engine/sprinthub/clock';
-import { type BudgetTicket, RateBudget, RateBudgetRegistry } from '../../nodes/SprintHubSegmentSync/engine/sprinthub/rateBudget';
+import { SyncError } from '../../engine/errors';
+import { ManualClock, flushMicrotasks } from '../../engine/sprinthub/clock';
+import { type BudgetTicket, RateBudget, RateBudgetRegistry } from '../../engine/sprinthub/rateBudget';
 
 interface Grant {
 	label: string;

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
-import { SyncError, redactSecrets, toSyncError } from '../../nodes/SprintHubSegmentSync/engine/errors';
-import { accountKey, normalizeBaseUrl, normalizeInstance } from '../../nodes/SprintHubSegmentSync/engine/sprinthub/account';
+import { SyncError, redactSecrets, toSyncError } from '../../engine/errors';
+import { accountKey, normalizeBaseUrl, normalizeInstance } from '../../engine/sprinthub/account';
 import {
 	type CallContext,
 	type Endpoint,
@@ -10,7 +10,7 @@ import {
 	parseLeadPage,
 	parseRetryAfter,
 	parseSegments,
-} from '../../nodes/SprintHubSegmentSync/engine/sprinthub/responses';
+} from '../../engine/sprinthub/responses';
 
 const TOKEN = '7f3c2a10-9b4e-4c1d-a2f3-5e6d7c8b9a01';
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');

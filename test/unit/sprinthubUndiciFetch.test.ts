@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createClient } from '@supabase/supabase-js';
 import ws from 'ws';
-import { createUndiciFetch } from '../../nodes/SprintHubSegmentSync/engine/http/undiciFetch';
+import { createUndiciFetch } from '../../engine/http/undiciFetch';
 
 interface Seen {
 	method: string;

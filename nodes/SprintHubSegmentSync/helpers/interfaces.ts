@@ -1,4 +1,4 @@
-import type { EnrichmentMode } from '../engine';
+import type { EnrichmentMode } from '../../../engine';
 
 export type SprintHubSegmentSyncResource = 'segment' | 'lead' | 'syncHealth';
 

@@ -1,4 +1,4 @@
-import { redactSecrets } from '../engine';
+import { redactSecrets } from '../../../engine';
 
 /**
  * The secrets of one execution (SprintHub token, Supabase service key). Every text the node returns

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import type { EnrichmentMode, SegmentSyncResult, SyncProgressEvent, SyncRunOptions } from '../engine';
+import type { EnrichmentMode, SegmentSyncResult, SyncProgressEvent, SyncRunOptions } from '../../../engine';
 import { parameterError } from './errors';
 import type { EngineSettings, SyncOptionsParameter } from './interfaces';
 import type { ExecutionSecrets } from './secrets';

@@ -1,5 +1,5 @@
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
-import { redactSecrets, SprintHubClient } from '../engine';
+import { redactSecrets, SprintHubClient } from '../../../engine';
 
 /**
  * One cheap SprintHub call (the first segment) that tells a wrong token, a wrong instance, a

@@ -1,5 +1,5 @@
 import type { IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
-import { SprintHubClient, SyncEngine, type SprintHubEvent } from '../engine';
+import { SprintHubClient, SyncEngine, type SprintHubEvent } from '../../../engine';
 import { parameterError } from '../helpers/errors';
 import type { EngineSettings, SprintHubCredential, SupabaseCredential } from '../helpers/interfaces';
 import type { ExecutionSecrets } from '../helpers/secrets';

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import type { LeadUpsertResult } from '../../engine/store';
+import type { LeadUpsertResult } from '../../../../engine/store';
 import { parameterError, toNodeError } from '../../helpers/errors';
 import { errorItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';

@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeApiError, updateDisplayOptions } from 'n8n-workflow';
-import type { AddSegmentOptions, EnrichmentMode } from '../../engine';
+import type { AddSegmentOptions, EnrichmentMode } from '../../../../engine';
 import type { EngineProvider } from '../../transport';
 import { segmentLocator } from '../common.descriptions';
 import { scheduleDescription, schemaOptionProperty, timezoneProperty } from './common';

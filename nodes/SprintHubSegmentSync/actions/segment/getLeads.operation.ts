@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import { LIST_PROJECTION, type SprintHubLead } from '../../engine';
-import { mapWithConcurrency } from '../../engine/sync/concurrency';
+import { LIST_PROJECTION, type SprintHubLead } from '../../../../engine';
+import { mapWithConcurrency } from '../../../../engine/sync/concurrency';
 import type { SyncOptionsParameter } from '../../helpers/interfaces';
 import { forEachItem } from '../../helpers/itemLoop';
 import { engineSettings, paired, parseSegmentIds, positiveInteger } from '../../helpers/utils';

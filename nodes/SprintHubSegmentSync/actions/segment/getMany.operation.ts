@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import type { SprintHubClient, SprintHubSegment } from '../../engine';
+import type { SprintHubClient, SprintHubSegment } from '../../../../engine';
 import { forEachItem } from '../../helpers/itemLoop';
 import { paired, positiveInteger } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import type { SegmentControl, SyncEngine } from '../../engine';
+import type { SegmentControl, SyncEngine } from '../../../../engine';
 import { forEachItem } from '../../helpers/itemLoop';
 import { parseSegmentIds } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';

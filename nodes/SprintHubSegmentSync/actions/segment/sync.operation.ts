@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import type { SegmentSyncResult } from '../../engine';
+import type { SegmentSyncResult } from '../../../../engine';
 import { fromSyncErrorJson } from '../../helpers/errors';
 import type { SyncOptionsParameter } from '../../helpers/interfaces';
 import { errorItem, forEachItem } from '../../helpers/itemLoop';

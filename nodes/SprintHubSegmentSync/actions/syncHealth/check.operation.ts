@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import type { SegmentHealth } from '../../engine';
+import type { SegmentHealth } from '../../../../engine';
 import { forEachItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
 import { schemaOptionProperty } from '../segment/common';
