@@ -1,0 +1,40 @@
+/**
+ * The commands, one file each: each resolves its configuration, checks the connections it needs (one
+ * clear line when something is wrong), does its work through the engine and returns an exit code.
+ * This file only routes a command name to its file.
+ */
+import { UsageError } from '../errors';
+import type { CommandContext } from './context';
+import { getLead } from './leads/get';
+import { addSegments } from './segments/add';
+import { listSegments } from './segments/list';
+import { pauseOrResume } from './segments/pauseResume';
+import { reschedule } from './segments/reschedule';
+import { showStatus } from './status';
+import { runSync } from './sync';
+
+export type { CommandContext } from './context';
+
+export async function runCommand(command: string, context: CommandContext): Promise<number> {
+	switch (command) {
+		case 'sync':
+			return runSync(context, 'named');
+		case 'sync-due':
+			return runSync(context, 'due');
+		case 'status':
+			return showStatus(context);
+		case 'segments list':
+			return listSegments(context);
+		case 'segments add':
+			return addSegments(context);
+		case 'segments pause':
+		case 'segments resume':
+			return pauseOrResume(context, command === 'segments pause' ? 'pause' : 'resume');
+		case 'segments reschedule':
+			return reschedule(context);
+		case 'leads get':
+			return getLead(context);
+		default:
+			throw new UsageError(`Unknown command "${command}".`);
+	}
+}
