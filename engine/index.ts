@@ -1,7 +1,9 @@
 /** The sync engine: plain TypeScript that the node, the command line and the tests all drive. */
 export { SyncEngine, normalizeSupabaseUrl } from './engine';
 export type { SprintHubConnection, SupabaseConnection, SyncEngineOptions, SyncRunOptions } from './engine';
-export { syncSegment, changeMarkerOf, fromStoreError, MARKER_PROJECTION, LIST_PROJECTION } from './sync/syncSegment';
+export { syncSegment } from './sync/syncSegment';
+export { changeMarkerOf, MARKER_PROJECTION, LIST_PROJECTION } from './sync/projections';
+export { fromStoreError } from './sync/databaseCalls';
 export type { SegmentSyncOptions, SyncStoreForRuns } from './sync/syncSegment';
 export type * from './sync/ports';
 export { mergeLeadRecords } from './sync/mergeLead';

@@ -1,4 +1,4 @@
-import { LIST_PROJECTION } from '../../engine/sync/syncSegment';
+import { LIST_PROJECTION } from '../../engine/sync/projections';
 import { startSyncWorld, type SyncWorld } from '../support/world';
 import { expectMembersMatchTruth, expectSegmentMatchesTruth, runLog } from './fixtures/syncTruth';
 

@@ -1,6 +1,6 @@
-import { batchesOf } from '../../engine/sync/batches';
-import { mapWithConcurrency } from '../../engine/sync/concurrency';
-import { mergeLeadRecords } from '../../engine/sync/mergeLead';
+import { batchesOf } from '../../../engine/sync/batches';
+import { mapWithConcurrency } from '../../../engine/sync/concurrency';
+import { mergeLeadRecords } from '../../../engine/sync/mergeLead';
 
 describe('mergeLeadRecords (list record + detail record)', () => {
 	it('takes the detail record as the base and never lets an empty detail value wipe a list value', () => {
