@@ -3,14 +3,13 @@
  * real timeouts and an AbortSignal, is classified (configuration / throttled / transient / data) and
  * retried when that makes sense. The token never appears in an error, an event or a returned object.
  */
-import type { Pool } from 'undici';
 import { SyncError, cancelledError, isSyncError, redactSecrets, type SyncErrorClass } from '../errors';
 import { accountKey, accountPool, normalizeBaseUrl, normalizeInstance, normalizeToken, type NormalizedBaseUrl } from './account';
 import { type Clock, systemClock } from './clock';
 import { type BudgetTicket, type RateBudget, type RateBudgetStats, rateBudgets } from './rateBudget';
+import { type RequestSpec, SprintHubRequester } from './requester';
 import {
 	type CallContext,
-	type Endpoint,
 	type RawResponse,
 	classifyResponse,
 	parseLeadDetail,
@@ -23,7 +22,6 @@ import type {
 	PingFailureReason,
 	PingResult,
 	SegmentPageParams,
-	SprintHubAuthMode,
 	SprintHubClientOptions,
 	SprintHubClientStats,
 	SprintHubEvent,
@@ -36,16 +34,6 @@ export const DEFAULT_SEGMENT_QUERY = '{total,leads{id,fullname,email,lastActive,
 /** Waits for the budget shorter than this are ordinary spacing and raise no event. */
 const WAIT_EVENT_THRESHOLD_MS = 1_000;
 
-interface RequestSpec {
-	endpoint: Endpoint;
-	method: 'GET' | 'POST';
-	/** Path below the base URL, without query. */
-	path: string;
-	query: Record<string, string | number | boolean | undefined>;
-	body?: unknown;
-	subject?: string;
-}
-
 export class SprintHubClient {
 	readonly baseUrl: NormalizedBaseUrl;
 	readonly instance: string;
@@ -53,24 +41,17 @@ export class SprintHubClient {
 	readonly accountKey: string;
 	readonly budget: RateBudget;
 
-	// ES private fields: invisible to util.inspect, JSON.stringify and n8n's execution records.
-	readonly #token: string;
+	// ES private field: invisible to util.inspect, JSON.stringify and n8n's execution records.
 	readonly #secrets: readonly string[];
-	private readonly authMode: SprintHubAuthMode;
-	private readonly pool: Pool;
+	private readonly requester: SprintHubRequester;
 	private readonly clock: Clock;
 	private readonly random: () => number;
 	private readonly onEvent?: (event: SprintHubEvent) => void;
 	private readonly settings: {
-		headersTimeoutMs: number;
-		bodyTimeoutMs: number;
-		requestTimeoutMs: number;
-		maxResponseBytes: number;
 		maxAttempts: number;
 		retryBaseDelayMs: number;
 		retryMaxDelayMs: number;
 		patienceMs?: number;
-		userAgent: string;
 	};
 	/** A client serves one run: its patience with throttling starts no earlier than the client. */
 	private readonly createdAt: number;
@@ -85,15 +66,14 @@ export class SprintHubClient {
 
 	constructor(options: SprintHubClientOptions) {
 		// The token first, so that no validation message below can ever include it.
-		this.#token = normalizeToken(options.token);
-		this.#secrets = [this.#token];
+		const token = normalizeToken(options.token);
+		this.#secrets = [token];
 		try {
 			this.baseUrl = normalizeBaseUrl(options.baseUrl);
 			this.instance = normalizeInstance(options.instance);
 		} catch (error) {
 			throw isSyncError(error) ? redactError(error, this.#secrets) : error;
 		}
-		this.authMode = options.authMode ?? 'query+header';
 		this.accountKey = accountKey(this.baseUrl.display, this.instance);
 		this.clock = options.clock ?? systemClock;
 		this.createdAt = this.clock.now();
@@ -102,21 +82,23 @@ export class SprintHubClient {
 		this.budget =
 			options.budget ??
 			rateBudgets.get(this.accountKey, { ...options.budgetOptions, requestsPerMinute: options.requestsPerMinute, clock: this.clock });
-		this.pool = accountPool(this.accountKey, this.baseUrl.origin, {
+		const pool = accountPool(this.accountKey, this.baseUrl.origin, {
 			connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
 			keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 30_000,
 			connections: options.connections ?? 8,
 		});
-		this.settings = {
+		this.requester = new SprintHubRequester({ baseUrl: this.baseUrl, instance: this.instance, authMode: options.authMode ?? 'query+header', pool }, token, {
 			headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
 			bodyTimeoutMs: options.bodyTimeoutMs ?? 60_000,
 			requestTimeoutMs: options.requestTimeoutMs ?? 120_000,
 			maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+			userAgent: options.userAgent ?? 'n8n-nodes-sprinthub-sync',
+		});
+		this.settings = {
 			maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 6)),
 			retryBaseDelayMs: options.retryBaseDelayMs ?? 500,
 			retryMaxDelayMs: options.retryMaxDelayMs ?? 30_000,
 			patienceMs: options.patienceMs,
-			userAgent: options.userAgent ?? 'n8n-nodes-sprinthub-sync',
 		};
 	}
 
@@ -337,9 +319,9 @@ export class SprintHubClient {
 		const ctx: CallContext = { endpoint: spec.endpoint, method: spec.method, path: spec.path, subject: spec.subject, secrets: this.#secrets, now: this.clock.now() };
 		let response: RawResponse;
 		try {
-			response = await this.send(spec, signal);
+			response = await this.requester.send(spec, signal);
 		} catch (error) {
-			return { error: this.networkError(error, spec, signal) };
+			return { error: this.requester.networkError(error, spec, signal) };
 		}
 		ctx.now = this.clock.now();
 		try {
@@ -360,133 +342,10 @@ export class SprintHubClient {
 			};
 		}
 	}
-
-	private buildPath(spec: RequestSpec): string {
-		const search = new URLSearchParams();
-		search.set('i', this.instance);
-		for (const [key, value] of Object.entries(spec.query)) {
-			if (value !== undefined) search.set(key, String(value));
-		}
-		if (this.authMode === 'query+header' || this.authMode === 'query') search.set('apitoken', this.#token);
-		return `${this.baseUrl.basePath}${spec.path}?${search.toString()}`;
-	}
-
-	private buildHeaders(spec: RequestSpec): Record<string, string> {
-		const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.settings.userAgent };
-		if (spec.body !== undefined) headers['content-type'] = 'application/json';
-		if (this.authMode === 'query+header' || this.authMode === 'header') headers.apitoken = this.#token;
-		if (this.authMode === 'bearer') headers.authorization = `Bearer ${this.#token}`;
-		return headers;
-	}
-
-	private async send(spec: RequestSpec, signal?: AbortSignal): Promise<RawResponse> {
-		// One controller per call, tied to the caller's signal and to the whole-call deadline; both are
-		// released when the call ends, so a run-long signal does not collect listeners.
-		const controller = new AbortController();
-		const abort = (): void => controller.abort();
-		const deadline = setTimeout(abort, this.settings.requestTimeoutMs);
-		signal?.addEventListener('abort', abort, { once: true });
-		if (signal?.aborted) controller.abort();
-		try {
-			const response = await this.pool.request({
-				method: spec.method,
-				path: this.buildPath(spec),
-				headers: this.buildHeaders(spec),
-				body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-				signal: controller.signal,
-				headersTimeout: this.settings.headersTimeoutMs,
-				bodyTimeout: this.settings.bodyTimeoutMs,
-			});
-			const chunks: Buffer[] = [];
-			let size = 0;
-			try {
-				for await (const chunk of response.body) {
-					const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-					size += buffer.length;
-					if (size > this.settings.maxResponseBytes) {
-						throw Object.assign(new Error(`response larger than ${this.settings.maxResponseBytes} bytes`), { code: 'RESPONSE_TOO_LARGE' });
-					}
-					chunks.push(buffer);
-				}
-			} catch (error) {
-				response.body.destroy();
-				throw error;
-			}
-			return { status: response.statusCode, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') };
-		} finally {
-			clearTimeout(deadline);
-			signal?.removeEventListener('abort', abort);
-		}
-	}
-
-	private networkError(error: unknown, spec: RequestSpec, signal?: AbortSignal): SyncError {
-		const what = `SprintHub ${spec.method} ${spec.path}${spec.subject ? ` (${spec.subject})` : ''}`;
-		if (signal?.aborted) return cancelledError(what);
-		const code = errorCode(error);
-		const detail = error instanceof Error ? error.message : String(error);
-		let kind: { code: string; text: string };
-		switch (code) {
-			case 'UND_ERR_CONNECT_TIMEOUT':
-				kind = { code: 'unreachable', text: `could not connect to ${this.baseUrl.origin} in time` };
-				break;
-			case 'ECONNREFUSED':
-			case 'ENOTFOUND':
-			case 'EAI_AGAIN':
-			case 'EHOSTUNREACH':
-			case 'ENETUNREACH':
-				kind = { code: 'unreachable', text: `could not reach ${this.baseUrl.origin} (${code})` };
-				break;
-			case 'UND_ERR_HEADERS_TIMEOUT':
-				kind = { code: 'timeout', text: 'got no response headers in time' };
-				break;
-			case 'UND_ERR_BODY_TIMEOUT':
-				kind = { code: 'timeout', text: 'stalled while sending the response body' };
-				break;
-			case 'UND_ERR_ABORTED':
-			case 'ABORT_ERR':
-			case 'TIMEOUT_ERR':
-			case 'ERR_ABORTED':
-				kind = { code: 'timeout', text: `did not complete within ${this.settings.requestTimeoutMs} ms` };
-				break;
-			case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
-				kind = { code: 'truncated_body', text: 'sent a body shorter than announced (truncated)' };
-				break;
-			case 'RESPONSE_TOO_LARGE':
-				kind = { code: 'response_too_large', text: detail };
-				break;
-			default:
-				if ((error as { name?: string })?.name === 'TimeoutError' || (error as { name?: string })?.name === 'AbortError') {
-					kind = { code: 'timeout', text: `did not complete within ${this.settings.requestTimeoutMs} ms` };
-				} else {
-					kind = { code: 'connection_dropped', text: `lost the connection (${code ?? 'network error'}: ${detail})` };
-				}
-		}
-		return new SyncError({
-			errorClass: 'transient',
-			code: kind.code,
-			secrets: this.#secrets,
-			cause: error,
-			message: `${what} ${kind.text}.`,
-			hint:
-				kind.code === 'unreachable'
-					? 'Check the base URL in the SprintHub credential and that this machine can reach it.'
-					: 'SprintHub or the network was slow or dropped the connection. Run again later; nothing is lost.',
-		});
-	}
 }
 
 /** Marks a 404 detail so the interpreter returns null. */
 const VANISHED: unique symbol = Symbol('vanished');
-
-function errorCode(error: unknown): string | undefined {
-	let current: unknown = error;
-	for (let depth = 0; depth < 4 && current; depth++) {
-		const code = (current as { code?: unknown }).code;
-		if (typeof code === 'string') return code;
-		current = (current as { cause?: unknown }).cause;
-	}
-	return undefined;
-}
 
 function checkId(value: number | string, what: 'segment' | 'lead', secrets: readonly string[]): number {
 	const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';

@@ -3,7 +3,7 @@
  * produce is handled here: both throttle forms, "Cliente não definido", HTML gateway pages,
  * truncated JSON, both segment-list shapes, loose types in records.
  */
-import { SyncError } from '../errors';
+import { SyncError, type SyncErrorClass } from '../errors';
 import type { InvalidLeadRecord, LeadPage, SprintHubLead, SprintHubSegment } from './types';
 
 export type Endpoint = 'segmentPage' | 'leadDetail' | 'segments' | 'leads';
@@ -107,142 +107,122 @@ function describe(ctx: CallContext): string {
 	return `SprintHub ${ctx.method} ${ctx.path}${ctx.subject ? ` (${ctx.subject})` : ''}`;
 }
 
+type Classified = { error: SyncError } | { json: unknown } | { vanished: true };
+
+/** A response as the classifier reads it. */
+interface Answer {
+	response: RawResponse;
+	ctx: CallContext;
+	status: number;
+	parsed: Parsed;
+	json: unknown;
+	/** The server's own message (msg, message, error), when the body has one. */
+	message: string | undefined;
+	/** `: "message"` for the texts below, or ''. */
+	said: string;
+	/** What throttle and instance texts are looked for in. */
+	textForMatching: string;
+}
+
 /**
- * Classifies a response that is not a success, or a success whose body says it failed.
- * Returns null when the response is a usable success (JSON in `json`).
+ * Classifies a response: a usable success (JSON in `json`), a lead that no longer exists
+ * (`vanished`), or an error of the class that says what to do (configuration, throttled, transient).
  */
-export function classifyResponse(response: RawResponse, ctx: CallContext): { error: SyncError } | { json: unknown } | { vanished: true } {
-	const { status } = response;
-	const secrets = ctx.secrets;
+export function classifyResponse(response: RawResponse, ctx: CallContext): Classified {
 	const parsed = parseJson(response.text);
 	const json = 'json' in parsed ? parsed.json : undefined;
 	const message = serverMessage(json);
-	const textForMatching = message ?? (looksLikeHtml(response) ? '' : response.text.slice(0, 2000));
-	const said = message ? `: "${quote(message)}"` : '';
-	const base = { httpStatus: status, secrets };
+	const answer: Answer = {
+		response,
+		ctx,
+		status: response.status,
+		parsed,
+		json,
+		message,
+		said: message ? `: "${quote(message)}"` : '',
+		textForMatching: message ?? (looksLikeHtml(response) ? '' : response.text.slice(0, 2000)),
+	};
+	const { status } = answer;
+	if (status === 429 || (status >= 400 && status < 500 && isThrottleText(answer.textForMatching))) return throttled(answer);
+	if (isUnknownInstanceText(answer.textForMatching) && (status >= 400 || !hasData(json))) {
+		return failure(answer, 'configuration', 'unknown_instance', `answered that the instance is not defined (HTTP ${status}${answer.said}).`, HINT_INSTANCE);
+	}
+	if (status < 200 || status >= 300) return classifyFailedStatus(answer);
+	return classifySuccessBody(answer);
+}
 
-	const throttle = (): { error: SyncError } => ({
+function failure(answer: Answer, errorClass: SyncErrorClass, code: string, what: string, hint?: string): { error: SyncError } {
+	const message = `${describe(answer.ctx)}${what.startsWith(':') ? '' : ' '}${what}`;
+	return { error: new SyncError({ httpStatus: answer.status, secrets: answer.ctx.secrets, errorClass, code, message, hint }) };
+}
+
+function throttled(answer: Answer): { error: SyncError } {
+	const { status, ctx } = answer;
+	return {
 		error: new SyncError({
-			...base,
+			httpStatus: status,
+			secrets: ctx.secrets,
 			errorClass: 'throttled',
 			code: status === 429 ? 'http_429' : 'too_many_requests',
-			retryAfterMs: parseRetryAfter(headerValue(response.headers, 'retry-after'), ctx.now),
-			message: `${describe(ctx)} was throttled (HTTP ${status}${said}).`,
+			retryAfterMs: parseRetryAfter(headerValue(answer.response.headers, 'retry-after'), ctx.now),
+			message: `${describe(ctx)} was throttled (HTTP ${status}${answer.said}).`,
 		}),
-	});
+	};
+}
 
-	if (status === 429) return throttle();
-	if (status >= 400 && status < 500 && isThrottleText(textForMatching)) return throttle();
-	if (isUnknownInstanceText(textForMatching) && (status >= 400 || !hasData(json))) {
-		return {
-			error: new SyncError({
-				...base,
-				errorClass: 'configuration',
-				code: 'unknown_instance',
-				message: `${describe(ctx)} answered that the instance is not defined (HTTP ${status}${said}).`,
-				hint: HINT_INSTANCE,
-			}),
-		};
-	}
-	if (status === 401) {
-		return {
-			error: new SyncError({
-				...base,
-				errorClass: 'configuration',
-				code: 'invalid_token',
-				message: `${describe(ctx)} refused the API token (HTTP 401${said}).`,
-				hint: HINT_TOKEN,
-			}),
-		};
-	}
+/** Any status but 2xx (throttling and an unknown instance are told apart before). */
+function classifyFailedStatus(answer: Answer): Classified {
+	const { status, said, response, ctx } = answer;
+	if (status === 401) return failure(answer, 'configuration', 'invalid_token', `refused the API token (HTTP 401${said}).`, HINT_TOKEN);
 	if (status === 403) {
-		return {
-			error: new SyncError({
-				...base,
-				errorClass: 'configuration',
-				code: 'forbidden',
-				message: `${describe(ctx)} is not allowed for this token (HTTP 403${said}).`,
-				hint: 'Use the token of a SprintHub user that may read leads and segments, or check the instance.',
-			}),
-		};
+		return failure(answer, 'configuration', 'forbidden', `is not allowed for this token (HTTP 403${said}).`, 'Use the token of a SprintHub user that may read leads and segments, or check the instance.');
 	}
-	if (status === 404) {
-		const html = looksLikeHtml(response);
-		if (ctx.endpoint === 'leadDetail' && !html) return { vanished: true };
-		if (ctx.endpoint === 'segmentPage' && !html) {
-			return {
-				error: new SyncError({
-					...base,
-					errorClass: 'configuration',
-					code: 'unknown_segment',
-					message: `${describe(ctx)}: the segment does not exist in this SprintHub account (HTTP 404${said}).`,
-					hint: 'Check the segment id: list the account segments (the node offers them in a list) and use one of their ids.',
-				}),
-			};
-		}
-		return {
-			error: new SyncError({
-				...base,
-				errorClass: 'configuration',
-				code: 'not_found',
-				message: `${describe(ctx)} was not found (HTTP 404${html ? ', an HTML page' : said}).`,
-				hint: HINT_BASE_URL,
-			}),
-		};
-	}
-	if (status === 408 || status === 425) {
-		return { error: new SyncError({ ...base, errorClass: 'transient', code: 'http_timeout', message: `${describe(ctx)} timed out on the server (HTTP ${status}).` }) };
-	}
+	if (status === 404) return classifyNotFound(answer);
+	if (status === 408 || status === 425) return failure(answer, 'transient', 'http_timeout', `timed out on the server (HTTP ${status}).`);
 	if (status >= 500) {
 		const title = looksLikeHtml(response) ? htmlTitle(response.text) : undefined;
-		const what = looksLikeHtml(response) ? `an HTML page${title ? ` "${quote(title, 80)}"` : ''}` : message ? `"${quote(message)}"` : 'an error';
-		return {
-			error: new SyncError({
-				...base,
-				errorClass: 'transient',
-				code: 'http_5xx',
-				message: `${describe(ctx)} failed on the server side (HTTP ${status}, ${what}).`,
-			}),
-		};
+		const what = looksLikeHtml(response) ? `an HTML page${title ? ` "${quote(title, 80)}"` : ''}` : answer.message ? `"${quote(answer.message)}"` : 'an error';
+		return failure(answer, 'transient', 'http_5xx', `failed on the server side (HTTP ${status}, ${what}).`);
 	}
 	if (status >= 400) {
-		const unknownSegment = ctx.endpoint === 'segmentPage';
-		return {
-			error: new SyncError({
-				...base,
-				errorClass: 'configuration',
-				code: unknownSegment ? 'segment_request_rejected' : 'http_4xx',
-				message: `${describe(ctx)} was rejected (HTTP ${status}${said}).`,
-				hint: unknownSegment
-					? 'Check the segment id and the page settings; the segment may not exist in this account.'
-					: 'Check the SprintHub credential and the node parameters.',
-			}),
-		};
+		const segment = ctx.endpoint === 'segmentPage';
+		return failure(
+			answer,
+			'configuration',
+			segment ? 'segment_request_rejected' : 'http_4xx',
+			`was rejected (HTTP ${status}${said}).`,
+			segment ? 'Check the segment id and the page settings; the segment may not exist in this account.' : 'Check the SprintHub credential and the node parameters.',
+		);
 	}
-	if (status < 200 || status >= 300) {
-		return {
-			error: new SyncError({ ...base, errorClass: 'transient', code: 'http_unexpected', message: `${describe(ctx)} answered with an unexpected HTTP ${status}.` }),
-		};
-	}
+	return failure(answer, 'transient', 'http_unexpected', `answered with an unexpected HTTP ${status}.`);
+}
 
-	// 2xx from here on.
+/** 404: a lead that no longer exists, a segment that does not, or a wrong base URL. */
+function classifyNotFound(answer: Answer): Classified {
+	const { said, response, ctx } = answer;
+	const html = looksLikeHtml(response);
+	if (ctx.endpoint === 'leadDetail' && !html) return { vanished: true };
+	if (ctx.endpoint === 'segmentPage' && !html) {
+		return failure(
+			answer,
+			'configuration',
+			'unknown_segment',
+			`: the segment does not exist in this SprintHub account (HTTP 404${said}).`,
+			'Check the segment id: list the account segments (the node offers them in a list) and use one of their ids.',
+		);
+	}
+	return failure(answer, 'configuration', 'not_found', `was not found (HTTP 404${html ? ', an HTML page' : said}).`, HINT_BASE_URL);
+}
+
+/** 2xx: an HTML page, a body that is not JSON, or a body that says it was throttled, are failures. */
+function classifySuccessBody(answer: Answer): Classified {
+	const { response, parsed, json, message } = answer;
 	if (looksLikeHtml(response)) {
 		const title = htmlTitle(response.text);
-		return {
-			error: new SyncError({
-				...base,
-				errorClass: 'transient',
-				code: 'html_body',
-				message: `${describe(ctx)} answered with an HTML page instead of JSON${title ? ` ("${quote(title, 80)}")` : ''}.`,
-			}),
-		};
+		return failure(answer, 'transient', 'html_body', `answered with an HTML page instead of JSON${title ? ` ("${quote(title, 80)}")` : ''}.`);
 	}
-	if ('parseError' in parsed) {
-		return {
-			error: new SyncError({ ...base, errorClass: 'transient', code: 'invalid_json', message: `${describe(ctx)} answered with ${parsed.parseError}.` }),
-		};
-	}
-	if (!hasData(json) && message && isThrottleText(message)) return throttle();
+	if ('parseError' in parsed) return failure(answer, 'transient', 'invalid_json', `answered with ${parsed.parseError}.`);
+	if (!hasData(json) && message && isThrottleText(message)) return throttled(answer);
 	return { json };
 }
 
