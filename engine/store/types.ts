@@ -142,7 +142,8 @@ export interface FinishOptions {
 	retryAfterSeconds?: number | null;
 }
 
-export interface RunStats {
+/** The run's counters in its log row: what the database counted plus the engine's own (EngineStats). */
+export interface RunStats extends EngineStats {
 	pages?: number;
 	leads_seen?: number;
 	inserted?: number;
@@ -155,12 +156,6 @@ export interface RunStats {
 	failed?: number;
 	/** Page elements without a usable id. */
 	rejected?: number;
-	requests?: number;
-	throttled?: number;
-	retries?: number;
-	backoff_ms?: number;
-	detail_calls?: number;
-	[key: string]: unknown;
 }
 
 export interface FinishResult {
@@ -227,20 +222,24 @@ export interface AddSegmentOptions {
 	startAt?: Date | string | null;
 }
 
-export interface SegmentHealth {
-	segment_id: number;
-	segment_name: string | null;
-	status: SegmentStatus;
-	schedule: string;
-	next_execution: Timestamp | null;
-	last_execution: Timestamp | null;
-	last_status: RunStatus | null;
-	last_success_at: Timestamp | null;
-	consecutive_failures: number;
-	max_consecutive_failures: number;
+/** A row of the sync_segments_health view: the control row's schedule and lease, plus run history. */
+export interface SegmentHealth
+	extends Pick<
+		SegmentControl,
+		| 'segment_id'
+		| 'segment_name'
+		| 'status'
+		| 'schedule'
+		| 'next_execution'
+		| 'last_execution'
+		| 'last_status'
+		| 'last_success_at'
+		| 'consecutive_failures'
+		| 'max_consecutive_failures'
+		| 'lease_owner'
+		| 'lease_expires_at'
+	> {
 	running: boolean;
-	lease_owner: string | null;
-	lease_expires_at: Timestamp | null;
 	has_checkpoint: boolean;
 	last_message: string | null;
 	last_error_class: ErrorClass | null;
