@@ -5,7 +5,8 @@ export { syncSegment, changeMarkerOf, fromStoreError, MARKER_PROJECTION, LIST_PR
 export type { SegmentSyncOptions, SyncStoreForRuns } from './sync/syncSegment';
 export type * from './sync/ports';
 export { mergeLeadRecords } from './sync/mergeLead';
-export { SyncError, redactSecrets, toSyncError, isSyncError } from './errors';
+export { SyncError, toSyncError, isSyncError } from './errors';
+export { redactSecrets } from './redaction';
 export type { SyncErrorClass, SyncErrorJson } from './errors';
 export * from './sprinthub';
 export { SyncStore, StoreError } from './store';

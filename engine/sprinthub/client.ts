@@ -4,7 +4,8 @@
  * retried when that makes sense. The token never appears in an error, an event or a returned object.
  */
 import type { Pool } from 'undici';
-import { SyncError, cancelledError, isSyncError, redactSecrets, type SyncErrorClass } from '../errors';
+import { SyncError, cancelledError, isSyncError, type SyncErrorClass } from '../errors';
+import { redactSecrets } from '../redaction';
 import { accountKey, accountPool, normalizeBaseUrl, normalizeInstance, normalizeToken, type NormalizedBaseUrl } from './account';
 import { type Clock, systemClock } from './clock';
 import { type BudgetTicket, type RateBudget, type RateBudgetStats, rateBudgets } from './rateBudget';
