@@ -4,7 +4,7 @@ export { RateBudget, RateBudgetRegistry, rateBudgets } from './rateBudget';
 export type { RateBudgetOptions, RateBudgetStats, AcquireOptions, BudgetTicket } from './rateBudget';
 export { accountKey, normalizeBaseUrl, normalizeInstance, closeSprintHubAccounts } from './account';
 export type { NormalizedBaseUrl } from './account';
-export { systemClock, ManualClock } from './clock';
+export { systemClock } from './clock';
 export type { Clock } from './clock';
 export { parseRetryAfter, toLeadId, checkLead } from './responses';
 export type * from './types';
