@@ -1,5 +1,5 @@
 /** The sync engine: plain TypeScript that the node, the command line and the tests all drive. */
-export { SyncEngine, normalizeSupabaseUrl } from './engine';
+export { SyncEngine } from './engine';
 export type { SprintHubConnection, SupabaseConnection, SyncEngineOptions, SyncRunOptions } from './engine';
 export { syncSegment, changeMarkerOf, fromStoreError, MARKER_PROJECTION, LIST_PROJECTION } from './sync/syncSegment';
 export type { SegmentSyncOptions, SyncStoreForRuns } from './sync/syncSegment';
