@@ -1,5 +1,6 @@
 /** The SprintHub side of the engine: client, rate budget, clock. */
 export { SprintHubClient } from './client';
+export { listAllSegments } from './segments';
 export { RateBudget, RateBudgetRegistry, rateBudgets } from './rateBudget';
 export type { RateBudgetOptions, RateBudgetStats, AcquireOptions, BudgetTicket } from './rateBudget';
 export { accountKey, normalizeBaseUrl, normalizeInstance, closeSprintHubAccounts } from './account';
