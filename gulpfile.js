@@ -23,29 +23,29 @@ function typeCheck(done) {
 	done();
 }
 
+/** esbuild's options for one entry; test/packaging/bundle.test.ts analyses the bundles with these same options. */
+function esbuildOptions(entry) {
+	return {
+		absWorkingDir: __dirname,
+		entryPoints: [entry.in],
+		outfile: entry.out,
+		bundle: true,
+		platform: 'node',
+		target: 'node20',
+		format: 'cjs',
+		sourcemap: false,
+		minify: false,
+		legalComments: 'linked',
+		// Provided by n8n at run time; ws's native speed-ups are optional and absent.
+		external: ['n8n-workflow', 'bufferutil', 'utf-8-validate'],
+		banner: entry.banner ? { js: entry.banner } : undefined,
+		logLevel: 'warning',
+	};
+}
+
 async function bundle() {
 	const { existsSync } = require('node:fs');
-	await Promise.all(
-		entries
-			.filter((entry) => existsSync(entry.in))
-			.map((entry) =>
-				esbuild.build({
-					entryPoints: [entry.in],
-					outfile: entry.out,
-					bundle: true,
-					platform: 'node',
-					target: 'node20',
-					format: 'cjs',
-					sourcemap: false,
-					minify: false,
-					legalComments: 'linked',
-					// Provided by n8n at run time; ws's native speed-ups are optional and absent.
-					external: ['n8n-workflow', 'bufferutil', 'utf-8-validate'],
-					banner: entry.banner ? { js: entry.banner } : undefined,
-					logLevel: 'warning',
-				}),
-			),
-	);
+	await Promise.all(entries.filter((entry) => existsSync(entry.in)).map((entry) => esbuild.build(esbuildOptions(entry))));
 }
 
 function copyAssets() {
@@ -53,6 +53,8 @@ function copyAssets() {
 	return src(['nodes/**/*.svg', 'credentials/**/*.svg', 'nodes/**/*.node.json'], { base: '.', encoding: false }).pipe(dest('dist'));
 }
 
+// Not a task (gulp registers only functions): what the packaging test needs to bundle as the build does.
+exports.bundles = { entries, esbuildOptions };
 exports.clean = clean;
 exports.build = series(clean, typeCheck, bundle, copyAssets);
 exports.default = exports.build;

@@ -20,7 +20,7 @@ export class Output {
 
 	/** Strings never to print (the token and the key), whatever echoes them. */
 	addSecret(secret: string | undefined): void {
-		if (secret && secret.length >= 4) this.secrets.push(secret);
+		if (secret) this.secrets.push(secret);
 	}
 
 	redact(text: string): string {

@@ -156,7 +156,7 @@ export class SyncEngine {
 }
 
 /** Users paste the project URL with or without scheme, sometimes with /rest/v1 or a trailing slash. */
-export function normalizeSupabaseUrl(input: string): string {
+function normalizeSupabaseUrl(input: string): string {
 	let url = String(input ?? '').trim();
 	if (!url) throw new Error('The Supabase URL is empty: use the project URL, e.g. https://abcd.supabase.co');
 	if (!/^https?:\/\//i.test(url)) url = `https://${url}`;

@@ -1,8 +1,9 @@
 /**
- * The one error type of the sync engine, and the redaction every message goes through.
+ * The one error type of the sync engine; every message goes through the project's redaction.
  *
  * Plain TypeScript, no n8n imports: the node, the CLI and the tests all catch these.
  */
+import { redactSecrets } from './redaction';
 
 /**
  * - configuration: the user must change something (token, instance, segment id, base URL); never retried.
@@ -34,45 +35,6 @@ export interface SyncErrorOptions {
 	cause?: unknown;
 	/** Secrets to remove from message, hint and cause. */
 	secrets?: readonly (string | undefined | null)[];
-}
-
-const REDACTED = '[REDACTED]';
-
-function escapeRegExp(text: string): string {
-	return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * Removes every secret (and its URL-encoded forms) from a text, plus anything that looks like a token
- * in an `apitoken=` query parameter, an `apitoken:` header or a Bearer authorization, whatever its value.
- */
-export function redactSecrets(text: string, secrets: readonly (string | undefined | null)[] = []): string {
-	if (typeof text !== 'string' || text.length === 0) return text;
-	let result = text;
-	const forms = new Set<string>();
-	for (const secret of secrets) {
-		// Very short strings would shred ordinary words; real tokens and keys are long.
-		if (typeof secret !== 'string' || secret.trim().length < 4) continue;
-		forms.add(secret);
-		forms.add(secret.trim());
-		forms.add(encodeURIComponent(secret));
-		forms.add(encodeURIComponent(secret).replace(/%20/g, '+'));
-	}
-	// Longest first, so a secret that contains another is removed whole.
-	for (const form of [...forms].sort((a, b) => b.length - a.length)) {
-		result = result.replace(new RegExp(escapeRegExp(form), 'gi'), REDACTED);
-	}
-	result = result
-		.replace(/([?&;]api_?token=)[^&#\s"'<>]+/gi, `$1${REDACTED}`)
-		.replace(/(["']?api_?token["']?\s*[:=]\s*["']?)(?!\[REDACTED\])[^"',;\s}&]+/gi, `$1${REDACTED}`)
-		.replace(/(bearer\s+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+/gi, `$1${REDACTED}`)
-		.replace(/(["']?apikey["']?\s*[:=]\s*["']?)(?!\[REDACTED\])[^"',;\s}&]+/gi, `$1${REDACTED}`);
-	return result;
-}
-
-/** A URL as it may be shown: query values of token parameters removed, secrets removed. */
-export function redactUrl(url: string, secrets: readonly (string | undefined | null)[] = []): string {
-	return redactSecrets(url, secrets);
 }
 
 function describeCause(cause: unknown): { name: string; message: string; code?: string } {

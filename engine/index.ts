@@ -1,5 +1,5 @@
 /** The sync engine: plain TypeScript that the node, the command line and the tests all drive. */
-export { SyncEngine, normalizeSupabaseUrl } from './engine';
+export { SyncEngine } from './engine';
 export type { SprintHubConnection, SupabaseConnection, SyncEngineOptions, SyncRunOptions } from './engine';
 export { syncSegment } from './sync/syncSegment';
 export { changeMarkerOf, MARKER_PROJECTION, LIST_PROJECTION } from './sync/projections';
@@ -7,7 +7,8 @@ export { fromStoreError } from './sync/databaseCalls';
 export type { SegmentSyncOptions, SyncStoreForRuns } from './sync/syncSegment';
 export type * from './sync/ports';
 export { mergeLeadRecords } from './sync/mergeLead';
-export { SyncError, redactSecrets, toSyncError, isSyncError } from './errors';
+export { SyncError, toSyncError, isSyncError } from './errors';
+export { redactSecrets } from './redaction';
 export type { SyncErrorClass, SyncErrorJson } from './errors';
 export * from './sprinthub';
 export { SyncStore, StoreError } from './store';

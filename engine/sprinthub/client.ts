@@ -3,7 +3,8 @@
  * real timeouts and an AbortSignal, is classified (configuration / throttled / transient / data) and
  * retried when that makes sense. The token never appears in an error, an event or a returned object.
  */
-import { SyncError, cancelledError, isSyncError, redactSecrets, type SyncErrorClass } from '../errors';
+import { SyncError, cancelledError, isSyncError } from '../errors';
+import { redactSecrets } from '../redaction';
 import { accountKey, accountPool, normalizeBaseUrl, normalizeInstance, normalizeToken, type NormalizedBaseUrl } from './account';
 import { type Clock, systemClock } from './clock';
 import { type BudgetTicket, type RateBudget, type RateBudgetStats, rateBudgets } from './rateBudget';
@@ -29,7 +30,7 @@ import type {
 	SprintHubSegment,
 } from './types';
 
-export const DEFAULT_SEGMENT_QUERY = '{total,leads{id,fullname,email,lastActive,createDate,updatedDate}}';
+const DEFAULT_SEGMENT_QUERY = '{total,leads{id,fullname,email,lastActive,createDate,updatedDate}}';
 
 /** Waits for the budget shorter than this are ordinary spacing and raise no event. */
 const WAIT_EVENT_THRESHOLD_MS = 1_000;
@@ -371,9 +372,3 @@ function redactError(error: SyncError, secrets: readonly string[]): SyncError {
 function pingFailure(reason: PingFailureReason, error: SyncError): PingResult {
 	return { ok: false, reason, message: error.message, hint: error.hint, httpStatus: error.httpStatus, error };
 }
-
-export function createSprintHubClient(options: SprintHubClientOptions): SprintHubClient {
-	return new SprintHubClient(options);
-}
-
-export type { SyncErrorClass };

@@ -1,10 +1,11 @@
 /** The SprintHub side of the engine: client, rate budget, clock. */
-export { SprintHubClient, createSprintHubClient, DEFAULT_SEGMENT_QUERY } from './client';
+export { SprintHubClient } from './client';
+export { listAllSegments } from './segments';
 export { RateBudget, RateBudgetRegistry, rateBudgets } from './rateBudget';
 export type { RateBudgetOptions, RateBudgetStats, AcquireOptions, BudgetTicket } from './rateBudget';
 export { accountKey, normalizeBaseUrl, normalizeInstance, closeSprintHubAccounts } from './account';
 export type { NormalizedBaseUrl } from './account';
-export { systemClock, ManualClock } from './clock';
+export { systemClock } from './clock';
 export type { Clock } from './clock';
-export { parseRetryAfter, toLeadId, checkLead } from './responses';
+export { parseRetryAfter } from './responses';
 export type * from './types';

@@ -54,7 +54,7 @@ function fold(text: string): string {
 }
 
 /** The server's own message, from the usual fields. */
-export function serverMessage(json: unknown): string | undefined {
+function serverMessage(json: unknown): string | undefined {
 	if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
 	const record = json as Record<string, unknown>;
 	for (const key of ['msg', 'message', 'error', 'erro', 'mensagem']) {
@@ -91,9 +91,9 @@ function quote(text: string, max = 200): string {
 	return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-export type Parsed = { json: unknown } | { parseError: string };
+type Parsed = { json: unknown } | { parseError: string };
 
-export function parseJson(text: string): Parsed {
+function parseJson(text: string): Parsed {
 	if (!text.trim()) return { parseError: 'an empty body' };
 	try {
 		return { json: JSON.parse(text) };
@@ -230,7 +230,7 @@ function hasData(json: unknown): boolean {
 	return Array.isArray(json) || (!!json && typeof json === 'object' && 'data' in (json as object) && (json as Record<string, unknown>).data != null);
 }
 
-export function shapeError(ctx: CallContext, what: string, json: unknown): SyncError {
+function shapeError(ctx: CallContext, what: string, json: unknown): SyncError {
 	const message = serverMessage(json);
 	return new SyncError({
 		errorClass: 'transient',
@@ -248,14 +248,14 @@ function typeName(value: unknown): string {
 }
 
 /** A non-negative integer given as number or digit string. */
-export function toCount(value: unknown): number | undefined {
+function toCount(value: unknown): number | undefined {
 	if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
 	if (typeof value === 'string' && /^\d{1,15}$/.test(value.trim())) return Number(value.trim());
 	return undefined;
 }
 
 /** A positive integer id given as number or digit string. */
-export function toLeadId(value: unknown): number | undefined {
+function toLeadId(value: unknown): number | undefined {
 	const count = toCount(value);
 	return count !== undefined && count > 0 ? count : undefined;
 }
@@ -268,7 +268,7 @@ function dataObject(json: unknown, ctx: CallContext): Record<string, unknown> {
 }
 
 /** Checks one lead record; returns the lead with a numeric id, or the reason it cannot be used. */
-export function checkLead(raw: unknown, ctx: CallContext, index?: number): SprintHubLead | SyncError {
+function checkLead(raw: unknown, ctx: CallContext, index?: number): SprintHubLead | SyncError {
 	const where = index === undefined ? '' : ` at position ${index}`;
 	if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
 		return new SyncError({

@@ -1,3 +1,5 @@
+import { redactSecrets } from '../redaction';
+
 /** What went wrong talking to the database, and what the user should do about it. */
 export type StoreErrorKind =
 	| 'migrations_missing'
@@ -59,9 +61,9 @@ export function toStoreError(
 	secrets: readonly string[] = [],
 ): StoreError {
 	const code = error?.code ?? '';
-	const serverMessage = redact(error?.message ?? '', secrets);
+	const serverMessage = redactSecrets(error?.message ?? '', secrets);
 	const hint = error?.hint ?? '';
-	const make = (kind: StoreErrorKind, message: string) => new StoreError(kind, `${operation}: ${redact(message, secrets)}`, { code, status, operation });
+	const make = (kind: StoreErrorKind, message: string) => new StoreError(kind, `${operation}: ${redactSecrets(message, secrets)}`, { code, status, operation });
 
 	if (MISSING_OBJECT_CODES.has(code) || (status === 404 && !code && !serverMessage)) {
 		return make(
@@ -92,7 +94,7 @@ export function toStoreError(
 	if (code === '40P01' || code === '40001' || code === '55P03') {
 		return make('conflict', `the database stopped a transaction that conflicted with another run (${serverMessage}); it is retried.`);
 	}
-		if (status === 0) return make('network', `no response from Supabase (${serverMessage || 'network error'}); check the project URL and the network.`);
+	if (status === 0) return make('network', `no response from Supabase (${serverMessage || 'network error'}); check the project URL and the network.`);
 	if (status === 503 || status === 504 || status === 502 || code === 'PGRST000' || code === 'PGRST001' || code === 'PGRST002' || code === 'PGRST003') {
 		return make('unavailable', `Supabase is unavailable right now (HTTP ${status}${serverMessage ? `: ${serverMessage}` : ''}).`);
 	}
@@ -100,12 +102,4 @@ export function toStoreError(
 		return make('invalid_argument', serverMessage || `bad request (HTTP ${status})`);
 	}
 	return make('database', `${serverMessage || 'database error'} (HTTP ${status}${code ? `, ${code}` : ''})`);
-}
-
-export function redact(text: string, secrets: readonly string[]): string {
-	let out = text;
-	for (const secret of secrets) {
-		if (secret && secret.length >= 8) out = out.split(secret).join('[redacted]');
-	}
-	return out;
 }

@@ -1,5 +1,5 @@
 import { SyncError } from '../../engine/errors';
-import { ManualClock, flushMicrotasks } from '../../engine/sprinthub/clock';
+import { ManualClock, flushMicrotasks } from '../support/manualClock';
 import { type BudgetTicket, RateBudget, RateBudgetRegistry } from '../../engine/sprinthub/rateBudget';
 
 interface Grant {

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import { SyncError, redactSecrets, toSyncError } from '../../engine/errors';
+import { SyncError, toSyncError } from '../../engine/errors';
+import { redactSecrets } from '../../engine/redaction';
 import { accountKey, normalizeBaseUrl, normalizeInstance } from '../../engine/sprinthub/account';
 import {
 	type CallContext,

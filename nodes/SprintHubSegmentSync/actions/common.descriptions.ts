@@ -36,6 +36,15 @@ export function segmentLocator(options: { multiple: boolean; description: string
 	};
 }
 
+/** The Database Schema option of every operation that touches the database. */
+export const schemaOptionProperty: INodeProperties = {
+	displayName: 'Database Schema',
+	name: 'schema',
+	type: 'string',
+	default: 'public',
+	description: 'Schema holding the sync tables; it must be exposed in Supabase → Project Settings → Data API',
+};
+
 export const requestsPerMinuteOption: INodeProperties = {
 	displayName: 'Requests Per Minute',
 	name: 'requestsPerMinute',
@@ -56,7 +65,6 @@ export const patienceOption: INodeProperties = {
 		'How long to wait out SprintHub throttling before stopping. A sync that stops this way keeps its place and ends as rate_limited; the next run resumes there.',
 };
 
-/** The options of Sync and Sync Due, sorted by display name. */
 /** Get Leads and Get Many: n8n's usual Return All / Limit pair. */
 export const returnAllAndLimit: INodeProperties[] = [
 	{
@@ -87,6 +95,7 @@ export const parallelSegmentsOption: INodeProperties = {
 	description: 'Segments synced at once; they share the requests per minute',
 };
 
+/** The options of Sync and Sync Due, sorted by display name. */
 export function syncOptions(extra: INodeProperties[]): INodeProperties {
 	const options: INodeProperties[] = [
 		{
@@ -97,13 +106,7 @@ export function syncOptions(extra: INodeProperties[]): INodeProperties {
 			default: 500,
 			description: 'Most leads written to Supabase in one call; lower it if the database reports statement timeouts',
 		},
-		{
-			displayName: 'Database Schema',
-			name: 'schema',
-			type: 'string',
-			default: 'public',
-			description: 'Schema holding the sync tables; it must be exposed in Supabase → Project Settings → Data API',
-		},
+		schemaOptionProperty,
 		{
 			displayName: 'Detail Concurrency',
 			name: 'detailConcurrency',

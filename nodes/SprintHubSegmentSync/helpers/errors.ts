@@ -1,5 +1,5 @@
 import { NodeApiError, NodeOperationError, type INode, type JsonObject } from 'n8n-workflow';
-import { isSyncError, StoreError, type SyncError, type SyncErrorJson } from '../../../engine';
+import { isSyncError, StoreError, type SyncErrorJson } from '../../../engine';
 import type { ExecutionSecrets } from './secrets';
 
 /** Engine codes that mean a node parameter is wrong (not SprintHub or Supabase failing). */
@@ -115,4 +115,3 @@ export function parameterError(node: INode, itemIndex: number, message: string, 
 	return new NodeOperationError(node, message, { itemIndex, description });
 }
 
-export type { SyncError };

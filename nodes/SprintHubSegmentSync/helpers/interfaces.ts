@@ -1,7 +1,5 @@
 import type { EnrichmentMode } from '../../../engine';
 
-export type SprintHubSegmentSyncResource = 'segment' | 'lead' | 'syncHealth';
-
 /** The SprintHub credential as n8n hands it over (decrypted). */
 export interface SprintHubCredential {
 	baseUrl: string;

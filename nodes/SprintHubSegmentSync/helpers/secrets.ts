@@ -2,26 +2,23 @@ import { redactSecrets } from '../../../engine';
 
 /**
  * The secrets of one execution (SprintHub token, Supabase service key). Every text the node returns
- * or throws passes through `redact`, whatever the engine already removed.
+ * or throws passes through `redact`, whatever the engine already removed; which strings count as
+ * secrets, and what replaces them, is decided by the engine's one `redactSecrets`.
  */
 export class ExecutionSecrets {
 	private readonly values = new Set<string>();
 
 	add(...secrets: Array<string | undefined | null>): void {
 		for (const secret of secrets) {
-			if (typeof secret === 'string' && secret.trim().length >= 4) this.values.add(secret);
+			if (typeof secret === 'string') this.values.add(secret);
 		}
-	}
-
-	list(): string[] {
-		return [...this.values];
 	}
 
 	redact(text: string): string;
 	redact(text: string | undefined): string | undefined;
 	redact(text: string | undefined): string | undefined {
 		if (typeof text !== 'string') return text;
-		return redactSecrets(text, this.list());
+		return redactSecrets(text, [...this.values]);
 	}
 
 	/** A deep copy of a JSON value with every string redacted. */

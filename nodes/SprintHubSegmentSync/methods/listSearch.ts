@@ -1,7 +1,6 @@
 import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { isSyncError } from '../../../engine';
-import { listAllSegments } from '../actions/segment/getMany.operation';
+import { isSyncError, listAllSegments } from '../../../engine';
 import { ExecutionSecrets } from '../helpers/secrets';
 import { sprintHubClient, sprintHubCredential } from '../transport';
 

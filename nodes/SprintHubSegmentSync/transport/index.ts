@@ -21,7 +21,7 @@ export async function sprintHubCredential(
 }
 
 /** Reads and checks n8n's built-in Supabase credential; its key joins the execution's secrets. */
-export async function supabaseCredential(this: IExecuteFunctions, secrets: ExecutionSecrets, itemIndex = 0): Promise<SupabaseCredential> {
+async function supabaseCredential(this: IExecuteFunctions, secrets: ExecutionSecrets, itemIndex = 0): Promise<SupabaseCredential> {
 	const data = (await this.getCredentials('supabaseApi', itemIndex)) as unknown as Partial<SupabaseCredential>;
 	const credential = { host: String(data.host ?? '').trim(), serviceRole: String(data.serviceRole ?? '').trim() };
 	secrets.add(credential.serviceRole);

@@ -4,7 +4,7 @@ import type { LeadUpsertResult } from '../../../../engine/store';
 import { parameterError, toNodeError } from '../../helpers/errors';
 import { errorItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
-import { schemaOptionProperty } from '../segment/common';
+import { schemaOptionProperty } from '../common.descriptions';
 
 const CHUNK = 500;
 

@@ -2,8 +2,8 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { NodeApiError, updateDisplayOptions } from 'n8n-workflow';
 import type { AddSegmentOptions, EnrichmentMode } from '../../../../engine';
 import type { EngineProvider } from '../../transport';
-import { segmentLocator } from '../common.descriptions';
-import { scheduleDescription, schemaOptionProperty, timezoneProperty } from './common';
+import { schemaOptionProperty, segmentLocator } from '../common.descriptions';
+import { scheduleDescription, timezoneProperty } from './common';
 import { manageSegments } from './manage';
 
 interface AddOptions {

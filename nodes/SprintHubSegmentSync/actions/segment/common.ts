@@ -1,13 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-export const schemaOptionProperty: INodeProperties = {
-	displayName: 'Database Schema',
-	name: 'schema',
-	type: 'string',
-	default: 'public',
-	description: 'Schema holding the sync tables; it must be exposed in Supabase → Project Settings → Data API',
-};
-
 export const scheduleDescription =
 	'When the segment is synced by Sync Due: a 5-field cron expression (0 6 * * * is every day at 06:00) or an interval (6 hours, 30 minutes)';
 

@@ -21,13 +21,13 @@ export async function manageSegments(
 }
 
 /** The Database Schema option of the management operations. */
-export function schemaOption(this: IExecuteFunctions, itemIndex: number): string | undefined {
+function schemaOption(this: IExecuteFunctions, itemIndex: number): string | undefined {
 	const options = this.getNodeParameter('options', itemIndex, {}) as { schema?: string };
 	return options.schema?.trim() || undefined;
 }
 
 /** A control row as an item, without the engine's internal checkpoint. */
-export function controlItem(row: SegmentControl): IDataObject {
+function controlItem(row: SegmentControl): IDataObject {
 	const { checkpoint, ...rest } = row;
 	return { ...rest, hasCheckpoint: checkpoint !== null && checkpoint !== undefined } as IDataObject;
 }

@@ -1,8 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { EngineProvider } from '../../transport';
-import { segmentLocator } from '../common.descriptions';
-import { schemaOptionProperty } from './common';
+import { schemaOptionProperty, segmentLocator } from '../common.descriptions';
 import { manageSegments } from './manage';
 
 const properties: INodeProperties[] = [

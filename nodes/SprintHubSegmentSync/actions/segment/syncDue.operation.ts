@@ -5,7 +5,7 @@ import { forEachItem } from '../../helpers/itemLoop';
 import { engineSettings, positiveInteger, progressReporter, runOptions } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';
 import { parallelSegmentsOption, syncOptions } from '../common.descriptions';
-import { syncResultItems } from './sync.operation';
+import { syncResultItems } from './syncResults';
 
 const properties: INodeProperties[] = [
 	{

@@ -3,7 +3,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import type { SegmentHealth } from '../../../../engine';
 import { forEachItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
-import { schemaOptionProperty } from '../segment/common';
+import { schemaOptionProperty } from '../common.descriptions';
 
 export type AlertKind = 'failing' | 'slow' | 'low_success_rate' | 'stale';
 
