@@ -4,11 +4,12 @@
  * with timeouts), and runs syncs. Plain TypeScript, no n8n imports.
  */
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createUndiciFetch, type UndiciFetch } from './http/undiciFetch';
 import { SprintHubClient, type SprintHubAuthMode, type SprintHubEvent } from './sprinthub';
-import { SyncStore } from './store';
+import { SyncStore, type ClaimRow } from './store';
 import { mapWithConcurrency } from './sync/concurrency';
+import { DatabaseCalls, fromStoreError } from './sync/databaseCalls';
 import { DetailShare } from './sync/detailShare';
 import type { SegmentSyncResult, SyncProgressEvent } from './sync/ports';
 import { syncSegment, type SegmentSyncOptions } from './sync/syncSegment';
@@ -111,12 +112,22 @@ export class SyncEngine {
 		const results: SegmentSyncResult[] = [];
 		let started = 0;
 		let nothingDue = false;
+		let claimFailure: { error: unknown } | undefined;
+		// Claims ride out the database's bad minutes; each keeps one request id across its retries.
+		const db = new DatabaseCalls(options.signal ?? new AbortController().signal, options.databasePatienceMs);
 		const slot = async () => {
-			while (!nothingDue && started < maxSegments && !options.signal?.aborted) {
+			while (!nothingDue && !claimFailure && started < maxSegments && !options.signal?.aborted) {
 				started += 1;
-				const [row] = (await this.store.claim({ worker: this.worker, limit: 1, trigger: options.trigger })).filter(
-					(candidate) => candidate.outcome === 'claimed',
-				);
+				const requestId = randomUUID();
+				let rows: ClaimRow[];
+				try {
+					rows = await db.run(() => this.store.claim({ worker: this.worker, limit: 1, trigger: options.trigger, requestId }));
+				} catch (error) {
+					// No further claims; the runs other slots hold finish before this call returns.
+					claimFailure = { error };
+					return;
+				}
+				const row = rows.find((candidate) => candidate.outcome === 'claimed');
 				if (!row) {
 					nothingDue = true;
 					return;
@@ -125,6 +136,8 @@ export class SyncEngine {
 			}
 		};
 		await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 2) }, slot));
+		// The runs already done are in the log; the caller must still learn that claiming failed.
+		if (claimFailure) throw fromStoreError(claimFailure.error);
 		return results.sort((a, b) => a.segmentId - b.segmentId);
 	}
 

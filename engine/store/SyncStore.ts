@@ -75,6 +75,8 @@ export class SyncStore {
 			p_trigger: options.trigger ?? 'schedule',
 			p_lease_seconds: options.leaseSeconds ?? null,
 			p_only_due: options.onlyDue ?? null,
+			// Sent only when given, so an older schema without the parameter still answers plain claims.
+			...(options.requestId ? { p_request_id: options.requestId } : {}),
 		});
 	}
 

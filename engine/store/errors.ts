@@ -95,7 +95,8 @@ export function toStoreError(
 		return make('conflict', `the database stopped a transaction that conflicted with another run (${serverMessage}); it is retried.`);
 	}
 	if (status === 0) return make('network', `no response from Supabase (${serverMessage || 'network error'}); check the project URL and the network.`);
-	if (status === 503 || status === 504 || status === 502 || code === 'PGRST000' || code === 'PGRST001' || code === 'PGRST002' || code === 'PGRST003') {
+	// A 5xx without a code we know is the gateway's or the server's bad minute, not our request's fault.
+	if (status >= 500 || code === 'PGRST000' || code === 'PGRST001' || code === 'PGRST002' || code === 'PGRST003' || code.startsWith('08') || code === '57P01' || code === '53300') {
 		return make('unavailable', `Supabase is unavailable right now (HTTP ${status}${serverMessage ? `: ${serverMessage}` : ''}).`);
 	}
 	if (code === '22023' || code === 'P0001' || code.startsWith('22') || code.startsWith('23') || status === 400) {

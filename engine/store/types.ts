@@ -31,6 +31,8 @@ export interface ClaimOptions {
 	leaseSeconds?: number;
 	/** Named segments only when due (default: false for named, true for due). */
 	onlyDue?: boolean;
+	/** Makes the claim idempotent: a retry with the same id gets the runs the first attempt claimed. */
+	requestId?: string;
 }
 
 export interface ClaimRow {

@@ -11,7 +11,7 @@
 import { toSyncError } from '../errors';
 import type { LeadMarker, PageLead, SyncStore } from '../store';
 import { mapWithConcurrency } from './concurrency';
-import { withDatabaseRetry } from './databaseCalls';
+import type { DatabaseCalls } from './databaseCalls';
 import type { DetailShare } from './detailShare';
 import { mergeLeadRecords } from './mergeLead';
 import type { EnrichmentMode, LeadSource } from './ports';
@@ -56,6 +56,8 @@ export class Enricher {
 			runId: string | null;
 			source: LeadSource;
 			store: Pick<SyncStore, 'quarantine'>;
+			db: DatabaseCalls;
+			/** Stops detail calls on cancel or a lost lease. */
 			signal: AbortSignal;
 			tally: RunTally;
 		},
@@ -107,15 +109,9 @@ export class Enricher {
 			// A lead we cannot fetch is quarantined and retried by later runs; what concerns the
 			// whole run (throttling past patience, credentials, cancellation) stops it.
 			if (syncError.errorClass !== 'transient' && syncError.errorClass !== 'data') throw syncError;
-			const { runId, store, tally } = this.run;
+			const { runId, store, db, tally } = this.run;
 			tally.fetchFailed(syncError.toJSON());
-			if (runId !== null) {
-				await withDatabaseRetry(
-					() => store.quarantine(runId, [{ lead_id: lead.id, stage: 'fetch', error: `${syncError.message}`, payload: lead }]),
-					this.run.signal,
-					() => (tally.stats.retries += 1),
-				);
-			}
+			if (runId !== null) await db.run(() => store.quarantine(runId, [{ lead_id: lead.id, stage: 'fetch', error: `${syncError.message}`, payload: lead }]));
 		}
 	}
 

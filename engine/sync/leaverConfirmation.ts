@@ -9,15 +9,8 @@
  * (ids only, no detail calls for leads already stored).
  */
 import type { SyncStore } from '../store';
-import { withDatabaseRetry } from './databaseCalls';
-import type { RunTally } from './runTally';
+import type { DatabaseCalls } from './databaseCalls';
 
-export async function leaversNeedConfirming(run: {
-	runId: string;
-	store: Pick<SyncStore, 'leaveCandidates'>;
-	signal: AbortSignal;
-	tally: RunTally;
-}): Promise<boolean> {
-	const candidates = await withDatabaseRetry(() => run.store.leaveCandidates(run.runId), run.signal, () => (run.tally.stats.retries += 1));
-	return candidates > 0;
+export async function leaversNeedConfirming(run: { runId: string; store: Pick<SyncStore, 'leaveCandidates'>; db: DatabaseCalls }): Promise<boolean> {
+	return (await run.db.run(() => run.store.leaveCandidates(run.runId))) > 0;
 }

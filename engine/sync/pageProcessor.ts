@@ -4,7 +4,7 @@
  * stops before writing and counts what would change.
  */
 import type { LeadMarker, PageLead, SyncStore } from '../store';
-import { withDatabaseRetry } from './databaseCalls';
+import { fromStoreError, type DatabaseCalls } from './databaseCalls';
 import { EnrichmentStopped, type EnrichedPage, type Enricher } from './enricher';
 import type { PageWriter } from './pageWriter';
 import type { RunLease } from './runLease';
@@ -18,6 +18,7 @@ export class PageProcessor {
 			/** null in a dry run. */
 			runId: string | null;
 			store: Pick<SyncStore, 'markers' | 'markDeleted'>;
+			db: DatabaseCalls;
 			lease: RunLease;
 			tally: RunTally;
 			enricher: Enricher;
@@ -28,10 +29,9 @@ export class PageProcessor {
 
 	/** `checkpoint` is what the page's last batch commits (where the next run resumes). */
 	async process(leads: Lead[], pageKey: string, checkpoint: Record<string, unknown>): Promise<void> {
-		const { runId, store, lease, tally, enricher, writer } = this.run;
-		const retry = <T>(call: () => Promise<T>) => withDatabaseRetry(call, lease.signal, () => (tally.stats.retries += 1));
+		const { runId, store, db, lease, tally, enricher, writer } = this.run;
 		const ids = leads.map((lead) => lead.id);
-		const known: Map<number, LeadMarker> = ids.length ? await retry(() => store.markers(ids)) : new Map();
+		const known: Map<number, LeadMarker> = ids.length ? await db.run(() => store.markers(ids)) : new Map();
 
 		let enriched: EnrichedPage;
 		try {
@@ -40,7 +40,10 @@ export class PageProcessor {
 			if (!(error instanceof EnrichmentStopped)) throw error;
 			// Details already fetched are kept, without the checkpoint: a first sync of a big segment
 			// that keeps being stopped mid-page (throttling, cancel, timeouts) still makes progress.
-			if (writer && !lease.lost && error.fetched.length > 0) await writer.write(error.fetched, [], `${pageKey}:stopped`, null).catch(() => undefined);
+			// A failure here is kept in the run's errors; the page's own failure is what ends the run.
+			if (writer && !lease.lost && error.fetched.length > 0) {
+				await writer.write(error.fetched, [], `${pageKey}:stopped`, null).catch((writeError: unknown) => tally.keepError(fromStoreError(writeError).toJSON()));
+			}
 			throw error.reason;
 		}
 		lease.throwIfStopped();
@@ -61,7 +64,7 @@ export class PageProcessor {
 		const membershipOnly: PageLead[] = ids.filter((id) => !written.has(id) && !deleted.has(id)).map((id) => ({ id }));
 		// Deleted leads first: once the page's checkpoint commits, a crash must not lose the stamp.
 		if (deletedIds.length) {
-			await retry(() => store.markDeleted(runId, deletedIds));
+			await db.run(() => store.markDeleted(runId, deletedIds));
 			tally.stats.deleted += deletedIds.length;
 		}
 		await writer.write(writes, membershipOnly, pageKey, checkpoint);

@@ -7,7 +7,7 @@
 import type { PageLead, SyncStore } from '../store';
 import { StoreError } from '../store';
 import { batchesOf, DEFAULT_BATCH_LIMITS, type BatchLimits } from './batches';
-import { withDatabaseRetry } from './databaseCalls';
+import type { DatabaseCalls } from './databaseCalls';
 import type { RunTally } from './runTally';
 
 export class PageWriter {
@@ -18,7 +18,7 @@ export class PageWriter {
 			segmentId: number;
 			runId: string;
 			store: Pick<SyncStore, 'applyPage'>;
-			signal: AbortSignal;
+			db: DatabaseCalls;
 			tally: RunTally;
 		},
 		limits: BatchLimits = DEFAULT_BATCH_LIMITS,
@@ -31,7 +31,7 @@ export class PageWriter {
 	 * with the last batch. `checkpoint` null writes without moving the checkpoint.
 	 */
 	async write(writes: PageLead[], membershipOnly: PageLead[], pageKey: string, checkpoint: Record<string, unknown> | null): Promise<void> {
-		const { runId, store, tally } = this.run;
+		const { runId, store, db, tally } = this.run;
 		let pending = writes;
 		let part = 0;
 		for (;;) {
@@ -40,11 +40,7 @@ export class PageWriter {
 			const last = rest.length === 0;
 			const items = last ? [...batch, ...membershipOnly] : batch;
 			try {
-				const counts = await withDatabaseRetry(
-					() => store.applyPage(runId, items, { checkpoint: last ? checkpoint : null, pageKey: `${pageKey}:${part}` }),
-					this.run.signal,
-					() => (tally.stats.retries += 1),
-				);
+				const counts = await db.run(() => store.applyPage(runId, items, { checkpoint: last ? checkpoint : null, pageKey: `${pageKey}:${part}` }));
 				tally.stats.inserted += counts.inserted;
 				tally.stats.updated += counts.updated;
 				tally.stats.unchanged += counts.unchanged;

@@ -62,6 +62,8 @@ export interface RunStats {
 	left: number;
 	/** Leads quarantined (could not be fetched or written) plus records without a usable id. */
 	failed: number;
+	/** Database calls tried again after a transient failure (the database's bad minutes). */
+	databaseRetries: number;
 }
 
 export type SyncProgressEvent =

@@ -3,8 +3,9 @@
  * says why not (another worker holds it, paused, not due, in error, not registered).
  */
 import { SyncError } from '../errors';
+import { randomUUID } from 'node:crypto';
 import type { ClaimRow, SyncStore } from '../store';
-import { fromStoreError } from './databaseCalls';
+import { fromStoreError, type DatabaseCalls } from './databaseCalls';
 import type { RunTrigger, RunStatus } from './ports';
 
 /** Why a run did not start, as its result says it. */
@@ -16,14 +17,20 @@ export interface ClaimRefusal {
 
 export type ClaimResult = { claimed: ClaimRow & { run_id: string } } | { refused: ClaimRefusal };
 
-/** Uses the run Sync Due already claimed, otherwise claims the segment. */
+/**
+ * Uses the run Sync Due already claimed, otherwise claims the segment. The claim is retried through
+ * the database's bad minutes with one request id, so a claim whose answer was lost is not taken twice.
+ */
 export async function claimRun(
-	store: Pick<SyncStore, 'claim'>,
+	database: { store: Pick<SyncStore, 'claim'>; db: DatabaseCalls },
 	request: { segmentId: number; worker: string; trigger: RunTrigger; claimed?: ClaimRow },
 ): Promise<ClaimResult> {
 	let claim: ClaimRow | undefined;
 	try {
-		claim = request.claimed ?? (await store.claim({ worker: request.worker, segmentIds: [request.segmentId], trigger: request.trigger }))[0];
+		const requestId = randomUUID();
+		claim =
+			request.claimed ??
+			(await database.db.run(() => database.store.claim({ worker: request.worker, segmentIds: [request.segmentId], trigger: request.trigger, requestId })))[0];
 	} catch (error) {
 		const syncError = fromStoreError(error);
 		return { refused: { status: 'failed', message: syncError.message, error: syncError } };

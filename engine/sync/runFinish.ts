@@ -5,7 +5,7 @@
  */
 import { cancelledError, type SyncError } from '../errors';
 import type { FinishResult, SyncStore } from '../store';
-import { fromStoreError, withDatabaseRetry } from './databaseCalls';
+import { fromStoreError, type DatabaseCalls } from './databaseCalls';
 import type { RunStatus, SegmentSyncResult } from './ports';
 import type { RunLease } from './runLease';
 import type { RunTally } from './runTally';
@@ -56,7 +56,7 @@ export function runResult(run: RunIdentity, tally: RunTally, parts: ResultParts)
 export async function finishStopped(
 	run: RunIdentity,
 	ended: { error: unknown; atPage: number; lease: RunLease; callerSignal?: AbortSignal },
-	store: Pick<SyncStore, 'finish'>,
+	database: { store: Pick<SyncStore, 'finish'>; db: DatabaseCalls },
 	tally: RunTally,
 ): Promise<SegmentSyncResult> {
 	const { lease } = ended;
@@ -70,15 +70,23 @@ export async function finishStopped(
 				: syncError.message;
 	let finished: FinishResult | undefined;
 	if (run.runId !== null && !lease.lost) {
-		finished = await store
-			.finish(run.runId, {
-				status,
-				message: `${message}${syncError.hint && status === 'failed' ? ` ${syncError.hint}` : ''}`,
-				errorClass: syncError.errorClass === 'cancelled' ? null : syncError.errorClass,
-				stats: tally.logIncrements(),
-				complete: false,
-			})
-			.catch(() => undefined);
+		const runId = run.runId;
+		finished = await database.db
+			.run(() =>
+				database.store.finish(runId, {
+					status,
+					message: `${message}${syncError.hint && status === 'failed' ? ` ${syncError.hint}` : ''}`,
+					errorClass: syncError.errorClass === 'cancelled' ? null : syncError.errorClass,
+					stats: tally.logIncrements(),
+					complete: false,
+				}),
+			)
+			// The run's own error stays the result; the finish's is kept beside it (the claim's lease
+			// then runs out and the next run takes the segment over).
+			.catch((finishError: unknown) => {
+				tally.keepError(fromStoreError(finishError).toJSON());
+				return undefined;
+			});
 	}
 	if (finished) tally.adoptDatabaseStats(finished);
 	return runResult(run, tally, { status, message, error: syncError.toJSON(), nextExecution: finished?.next_execution ?? null });
@@ -88,8 +96,7 @@ export async function finishStopped(
 export async function finishWalked(
 	run: RunIdentity,
 	outcome: WalkOutcome,
-	lease: RunLease,
-	store: Pick<SyncStore, 'finish'>,
+	database: { store: Pick<SyncStore, 'finish'>; db: DatabaseCalls },
 	tally: RunTally,
 ): Promise<SegmentSyncResult> {
 	const { complete, incompleteReason } = outcome;
@@ -103,17 +110,14 @@ export async function finishWalked(
 	const runId = run.runId;
 	let finished: FinishResult;
 	try {
-		finished = await withDatabaseRetry(
-			() =>
-				store.finish(runId, {
-					status,
-					message: tally.summary(incompleteReason),
-					errorClass: incompleteReason ? 'transient' : stats.failed > 0 ? 'data' : null,
-					stats: tally.logIncrements(),
-					complete,
-				}),
-			lease.signal,
-			() => (stats.retries += 1),
+		finished = await database.db.run(() =>
+			database.store.finish(runId, {
+				status,
+				message: tally.summary(incompleteReason),
+				errorClass: incompleteReason ? 'transient' : stats.failed > 0 ? 'data' : null,
+				stats: tally.logIncrements(),
+				complete,
+			}),
 		);
 	} catch (error) {
 		const syncError = fromStoreError(error);

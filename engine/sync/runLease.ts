@@ -15,8 +15,18 @@ export class RunLease {
 	private readonly onCallerAbort = () => this.controller.abort();
 	private lostWith: SyncError | null = null;
 
-	/** `runId` null (a dry run) holds no lease: only the caller's signal stops it. */
-	constructor(store: Pick<SyncStore, 'heartbeat'>, runId: string | null, callerSignal: AbortSignal | undefined, heartbeatMs = 20_000) {
+	/**
+	 * `runId` null (a dry run) holds no lease: only the caller's signal stops it. A heartbeat that
+	 * fails for another reason (the database's bad minute) goes to `onHeartbeatError`; the next beat
+	 * tries again, and the lease (300 s by default) outlasts the database patience.
+	 */
+	constructor(
+		store: Pick<SyncStore, 'heartbeat'>,
+		runId: string | null,
+		callerSignal: AbortSignal | undefined,
+		heartbeatMs = 20_000,
+		onHeartbeatError: (error: unknown) => void = () => undefined,
+	) {
 		this.signal = this.controller.signal;
 		// Every detail call in flight listens on this signal (budget wait + request): not a leak.
 		setMaxListeners(0, this.signal);
@@ -29,7 +39,7 @@ export class RunLease {
 					if (error instanceof StoreError && error.kind === 'lease_lost') {
 						this.lostWith = new SyncError({ errorClass: 'system', code: 'lease_lost', message: error.message, hint: 'Another worker took the segment over; this run stopped without writing more.' });
 						this.controller.abort();
-					}
+					} else onHeartbeatError(error);
 				});
 			}, heartbeatMs);
 			this.heartbeat.unref?.();

@@ -29,6 +29,7 @@ export class RunTally {
 		deleted: 0,
 		left: 0,
 		failed: 0,
+		databaseRetries: 0,
 	};
 	/** Up to 20 errors met, for the result. */
 	readonly errors: SyncErrorJson[] = [];
@@ -118,6 +119,7 @@ export class RunTally {
 			retries: client?.retries ?? s.retries,
 			backoff_ms: client?.backoffMs ?? s.backoffMs,
 			detail_calls: s.detailCalls,
+			database_retries: s.databaseRetries,
 			walks: s.walks,
 			deleted: s.deleted,
 			// Per segment, not per walk: the database adds every page it is sent, and a segment walked

@@ -8,6 +8,7 @@
 import { SyncError, toSyncError } from '../errors';
 import type { SyncStore } from '../store';
 import { leaversNeedConfirming } from './leaverConfirmation';
+import type { DatabaseCalls } from './databaseCalls';
 import type { LeadSource, SyncCheckpoint } from './ports';
 import { checkpointAfterPage, nextWalk } from './runCheckpoint';
 import type { RunLease } from './runLease';
@@ -38,6 +39,7 @@ export class SegmentWalker {
 			runId: string | null;
 			source: LeadSource;
 			store: Pick<SyncStore, 'leaveCandidates'>;
+			db: DatabaseCalls;
 			lease: RunLease;
 			tally: RunTally;
 		},
@@ -50,7 +52,7 @@ export class SegmentWalker {
 	}
 
 	async walk(): Promise<WalkOutcome> {
-		const { segmentId, runId, lease, tally } = this.run;
+		const { segmentId, runId, tally } = this.run;
 		let confirming = false;
 		for (;;) {
 			tally.startWalk();
@@ -59,7 +61,7 @@ export class SegmentWalker {
 			if (stoppedBecause) return { complete: false, incompleteReason: stoppedBecause };
 			tally.endWalk();
 			if (!this.pass.shifted) {
-				if (runId !== null && !confirming && (await leaversNeedConfirming({ runId, store: this.run.store, signal: lease.signal, tally }))) {
+				if (runId !== null && !confirming && (await leaversNeedConfirming({ runId, store: this.run.store, db: this.run.db }))) {
 					confirming = true;
 					this.pass = nextWalk(this.pass);
 					continue;

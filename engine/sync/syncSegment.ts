@@ -19,6 +19,7 @@ import { SyncError } from '../errors';
 import type { ClaimRow, SyncStore } from '../store';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './batches';
 import type { DetailShare } from './detailShare';
+import { DatabaseCalls, fromStoreError } from './databaseCalls';
 import { Enricher } from './enricher';
 import { PageProcessor } from './pageProcessor';
 import { PageWriter } from './pageWriter';
@@ -56,6 +57,8 @@ export interface SegmentSyncOptions {
 	maxWalks?: number;
 	/** Lease renewal period. Default 20 s (leases last 300 s unless the segment says otherwise). */
 	heartbeatMs?: number;
+	/** How long each database call of the run retries transient failures. Default 120 s. */
+	databasePatienceMs?: number;
 	/** A run already claimed (Sync Due claims several at once); otherwise this segment is claimed. */
 	claimed?: ClaimRow;
 	signal?: AbortSignal;
@@ -87,8 +90,14 @@ export async function syncSegment(
 	let checkpoint: SyncCheckpoint | null = null;
 	let enrichment: EnrichmentMode = options.enrichment ?? 'changed';
 	let fullRefreshDays: number | null = null;
+	// Until the lease exists, only the caller's signal stops the claim's retries.
+	const retried = (signal: AbortSignal) =>
+		new DatabaseCalls(signal, options.databasePatienceMs, (retry) => {
+			tally.stats.databaseRetries += 1;
+			tally.emit({ type: 'retry', segmentId, attempt: retry.attempt, message: `database: ${retry.message} (again in ${retry.waitMs} ms)` });
+		});
 	if (!run.dryRun) {
-		const claim = await claimRun(store, { segmentId, worker: options.worker, trigger: options.trigger, claimed: options.claimed });
+		const claim = await claimRun({ store, db: retried(options.signal ?? new AbortController().signal) }, { segmentId, worker: options.worker, trigger: options.trigger, claimed: options.claimed });
 		if ('refused' in claim) return runResult(run, tally, { ...claim.refused, error: claim.refused.error?.toJSON() });
 		const claimed = claim.claimed;
 		run.runId = claimed.run_id;
@@ -102,8 +111,9 @@ export async function syncSegment(
 	if (options.fullRefresh) enrichment = 'all';
 
 	const runId = run.runId;
-	const lease = new RunLease(store, runId, options.signal, options.heartbeatMs);
-	const pieces = { segmentId, runId, source, store, lease, signal: lease.signal, tally };
+	const lease = new RunLease(store, runId, options.signal, options.heartbeatMs, (error) => tally.keepError(fromStoreError(error).toJSON()));
+	const db = retried(lease.signal);
+	const pieces = { segmentId, runId, source, store, db, lease, signal: lease.signal, tally };
 	/** Leads quarantined by earlier runs are fetched again (loaded when the walk starts). */
 	const quarantinedIds = new Set<number>();
 	const enricher = new Enricher(pieces, {
@@ -126,12 +136,12 @@ export async function syncSegment(
 	);
 	let outcome: WalkOutcome;
 	try {
-		if (runId !== null) for (const quarantined of await store.quarantined(segmentId, 100_000)) quarantinedIds.add(quarantined.lead_id);
+		if (runId !== null) for (const quarantined of await db.run(() => store.quarantined(segmentId, 100_000))) quarantinedIds.add(quarantined.lead_id);
 		outcome = await walker.walk();
 	} catch (error) {
 		lease.release();
-		return finishStopped(run, { error, atPage: walker.pass.nextPage, lease, callerSignal: options.signal }, store, tally);
+		return finishStopped(run, { error, atPage: walker.pass.nextPage, lease, callerSignal: options.signal }, { store, db }, tally);
 	}
 	lease.release();
-	return finishWalked(run, outcome, lease, store, tally);
+	return finishWalked(run, outcome, { store, db }, tally);
 }

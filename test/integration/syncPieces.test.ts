@@ -1,5 +1,6 @@
 import { SyncStore } from '../../engine/store';
 import { leaversNeedConfirming } from '../../engine/sync/leaverConfirmation';
+import { DatabaseCalls } from '../../engine/sync/databaseCalls';
 import { PageWriter } from '../../engine/sync/pageWriter';
 import { RunLease } from '../../engine/sync/runLease';
 import { RunTally } from '../../engine/sync/runTally';
@@ -41,7 +42,7 @@ describe('PageWriter', () => {
 		const events: SyncProgressEvent[] = [];
 		const tally = new RunTally((event) => events.push(event));
 		const lease = new RunLease(store, null, undefined);
-		const writer = new PageWriter({ segmentId, runId, store, signal: lease.signal, tally }, { maxRows: 40, maxBytes: 5_000 });
+		const writer = new PageWriter({ segmentId, runId, store, db: new DatabaseCalls(lease.signal), tally }, { maxRows: 40, maxBytes: 5_000 });
 		const writes = Array.from({ length: 100 }, (_, i) => lead(i + 1));
 		await writer.write(writes, [{ id: 500 }, { id: 501 }], '1:0', { nextPage: 1, limit: 1000 });
 
@@ -68,7 +69,7 @@ describe('PageWriter', () => {
 		const { segmentId, runId } = await claimedRun();
 		const tally = new RunTally();
 		const lease = new RunLease(store, null, undefined);
-		const writer = new PageWriter({ segmentId, runId, store, signal: lease.signal, tally });
+		const writer = new PageWriter({ segmentId, runId, store, db: new DatabaseCalls(lease.signal), tally });
 		const writes = Array.from({ length: 10 }, (_, i) => lead(2000 + i));
 		await writer.write(writes, [], '1:0', null);
 		await writer.write(writes, [], '1:0', null);
@@ -82,14 +83,14 @@ describe('leaversNeedConfirming', () => {
 		const { segmentId, runId } = await claimedRun();
 		const lease = new RunLease(store, null, undefined);
 		const tally = new RunTally();
-		const writer = new PageWriter({ segmentId, runId, store, signal: lease.signal, tally });
+		const writer = new PageWriter({ segmentId, runId, store, db: new DatabaseCalls(lease.signal), tally });
 		await writer.write([lead(3001), lead(3002), lead(3003)], [], '1:0', null);
 		await store.finish(runId, { status: 'success', complete: true });
 
 		const second = await store.claim({ worker: 'worker-a', segmentIds: [segmentId], trigger: 'manual' });
 		const secondRun = second[0].run_id!;
-		const run = { runId: secondRun, store, signal: lease.signal, tally };
-		const secondWriter = new PageWriter({ segmentId, runId: secondRun, store, signal: lease.signal, tally });
+		const run = { runId: secondRun, store, db: new DatabaseCalls(lease.signal), tally };
+		const secondWriter = new PageWriter({ segmentId, runId: secondRun, store, db: new DatabaseCalls(lease.signal), tally });
 		await secondWriter.write([], [{ id: 3001 }, { id: 3002 }], '1:0', null);
 		expect(await leaversNeedConfirming(run)).toBe(true); // 3003 was not seen
 		await secondWriter.write([], [{ id: 3003 }], '1:1', null);

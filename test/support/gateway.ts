@@ -21,6 +21,8 @@ export interface GatewayFault {
 	delayMs?: number;
 	/** Destroy the connection instead of answering. */
 	drop?: boolean;
+	/** Pass the request to PostgREST (it runs and commits), then destroy the connection: a lost answer. */
+	loseAnswer?: boolean;
 }
 
 export interface Gateway {
@@ -77,6 +79,10 @@ export async function startGateway(options: { postgrestUrl: string; validKeys: s
 					log(0, true);
 					return;
 				}
+				if (fault.loseAnswer) {
+					forward(true);
+					return;
+				}
 				if (fault.status) {
 					res.writeHead(fault.status, { 'content-type': 'application/json; charset=utf-8' });
 					res.end(fault.body ?? '');
@@ -89,12 +95,20 @@ export async function startGateway(options: { postgrestUrl: string; validKeys: s
 		}
 		forward();
 
-		function forward() {
+		function forward(loseAnswer = false) {
 			const path = url.pathname.replace(/^\/rest\/v1/, '') || '/';
 			const headers = { ...req.headers, host: upstream.host };
 			const proxied = httpRequest(
 				{ host: upstream.hostname, port: upstream.port, method: req.method, path: path + url.search, headers },
 				(upstreamRes) => {
+					if (loseAnswer) {
+						upstreamRes.resume();
+						upstreamRes.on('end', () => {
+							req.socket.destroy();
+							log(0, true);
+						});
+						return;
+					}
 					res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
 					upstreamRes.pipe(res);
 					upstreamRes.on('end', () => log(upstreamRes.statusCode ?? 502));

@@ -1,5 +1,6 @@
 import type { ClaimRow } from '../../../engine/store';
 import { StoreError } from '../../../engine/store';
+import { DatabaseCalls } from '../../../engine/sync/databaseCalls';
 import { claimRun } from '../../../engine/sync/runClaim';
 
 const row = (outcome: ClaimRow['outcome'], extra: Partial<ClaimRow> = {}): ClaimRow => ({
@@ -20,9 +21,13 @@ const row = (outcome: ClaimRow['outcome'], extra: Partial<ClaimRow> = {}): Claim
 	...extra,
 });
 
+const db = new DatabaseCalls(new AbortController().signal, 0);
 const noStore = {
-	claim: () => {
-		throw new Error('a claimed row needs no new claim');
+	db,
+	store: {
+		claim: () => {
+			throw new Error('a claimed row needs no new claim');
+		},
 	},
 };
 
@@ -42,7 +47,7 @@ describe('claimRun: the run starts, or the user reads why not', () => {
 	});
 
 	it('a segment that is not registered fails with the SQL that adds it', async () => {
-		const result = await claimRun({ claim: async () => [row('unknown')] }, { segmentId: 7, worker: 'w', trigger: 'manual' });
+		const result = await claimRun({ db, store: { claim: async () => [row('unknown')] } }, { segmentId: 7, worker: 'w', trigger: 'manual' });
 		expect(result).toMatchObject({ refused: { status: 'failed', error: { errorClass: 'configuration', code: 'segment_not_registered' } } });
 		expect('refused' in result && result.refused.message).toContain('select sync_add_segment(7);');
 	});
@@ -53,7 +58,7 @@ describe('claimRun: the run starts, or the user reads why not', () => {
 				throw new StoreError('migrations_missing', 'sync_claim: the sync tables or functions are missing', { operation: 'sync_claim', status: 404 });
 			},
 		};
-		const result = await claimRun(store, { segmentId: 7, worker: 'w', trigger: 'manual' });
+		const result = await claimRun({ db, store }, { segmentId: 7, worker: 'w', trigger: 'manual' });
 		expect(result).toMatchObject({ refused: { status: 'failed', error: { errorClass: 'configuration', code: 'database_migrations_missing' } } });
 	});
 });

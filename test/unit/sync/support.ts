@@ -1,4 +1,5 @@
 import { closeSprintHubAccounts, rateBudgets, SprintHubClient } from '../../../engine/sprinthub';
+import { DatabaseCalls } from '../../../engine/sync/databaseCalls';
 import { RunLease } from '../../../engine/sync/runLease';
 import { RunTally } from '../../../engine/sync/runTally';
 import type { Simulator } from '../../support/simulator';
@@ -13,7 +14,7 @@ export function dryRunParts(sim: Simulator, segmentId: number) {
 	const tally = new RunTally();
 	// No run id: the lease never calls the heartbeat.
 	const lease = new RunLease({ heartbeat: async () => '' }, null, undefined);
-	return { segmentId, runId: null, source: clientFor(sim), lease, signal: lease.signal, tally };
+	return { segmentId, runId: null, source: clientFor(sim), lease, signal: lease.signal, db: new DatabaseCalls(lease.signal), tally };
 }
 
 export async function closeClients(): Promise<void> {
