@@ -200,6 +200,46 @@ describe('configuration', () => {
 		expectOneLineError(noKey, 2, /Supabase service role key is not set: set SUPABASE_SERVICE_ROLE_KEY/);
 	});
 
+	test('every missing setting is named in one run, each with what to set and an example, and no secret is echoed', async () => {
+		const [one, none, half, listHalf] = await Promise.all([
+			cli(['leads', 'get', '5'], { env: worldEnv({ SPRINTHUB_API_TOKEN: undefined }) }),
+			cli(['sync', '201'], {
+				env: worldEnv({ SPRINTHUB_INSTANCE: undefined, SPRINTHUB_API_TOKEN: undefined, SUPABASE_URL: undefined, SUPABASE_SERVICE_ROLE_KEY: undefined }),
+			}),
+			cli(['sync', '201'], { env: worldEnv({ SPRINTHUB_INSTANCE: undefined, SUPABASE_SERVICE_ROLE_KEY: undefined }) }),
+			// segments list can do without SprintHub, but half of it set is a mistake worth saying with the rest.
+			cli(['segments', 'list'], { env: worldEnv({ SPRINTHUB_API_TOKEN: undefined, SUPABASE_URL: undefined }) }),
+		]);
+		expectOneLineError(one, 2, /The SprintHub API token is not set: .*, or pass --token; e\.g\. [0-9a-f-]{36} \(a UUID\)\.$/m);
+		expect(one.stderr).not.toContain('REDACTED');
+
+		expect(none.code).toBe(2);
+		expect(none.stderr.trimEnd().split('\n')).toEqual([
+			'sprinthub-sync: 4 settings are not set; set them in the environment or a .env file:',
+			expect.stringMatching(/^ {2}SPRINTHUB_INSTANCE \(or VITE_SPRINTHUB_INSTANCE, or --instance\): the SprintHub instance, e\.g\. acme\b/),
+			expect.stringMatching(/^ {2}SPRINTHUB_API_TOKEN \(or VITE_SPRINTHUB_API_TOKEN, or --token\): the SprintHub API token, e\.g\. \S+/),
+			expect.stringMatching(/^ {2}SUPABASE_URL \(or VITE_SUPABASE_URL, or --supabase-url\): the Supabase project URL, e\.g\. https:\/\/abcd\.supabase\.co/),
+			expect.stringMatching(/^ {2}SUPABASE_SERVICE_ROLE_KEY \(or VITE_SUPABASE_SERVICE_ROLE_KEY, or --supabase-key\): the Supabase service role key, e\.g\. \S+/),
+		]);
+		expect(none.stderr).not.toContain('REDACTED');
+
+		expect(half.code).toBe(2);
+		const halfLines = half.stderr.trimEnd().split('\n');
+		expect(halfLines).toHaveLength(3);
+		expect(halfLines[0]).toBe('sprinthub-sync: 2 settings are not set; set them in the environment or a .env file:');
+		expect(halfLines[1]).toMatch(/^ {2}SPRINTHUB_INSTANCE /);
+		expect(halfLines[2]).toMatch(/^ {2}SUPABASE_SERVICE_ROLE_KEY /);
+		expectNoSecrets(half);
+
+		expect(listHalf.code).toBe(2);
+		expect(listHalf.stderr.trimEnd().split('\n')).toEqual([
+			'sprinthub-sync: 2 settings are not set; set them in the environment or a .env file:',
+			expect.stringMatching(/^ {2}SPRINTHUB_API_TOKEN /),
+			expect.stringMatching(/^ {2}SUPABASE_URL /),
+		]);
+		expectNoSecrets(listHalf);
+	});
+
 	test('the original system\'s VITE_* names in a .env file work; the process environment wins over the file', async () => {
 		const dir = mkdtempSync(join(tmpdir(), 'sprinthub-cli-env-'));
 		try {
