@@ -184,6 +184,29 @@ describe('usage', () => {
 		];
 		runs.forEach((run, index) => expectOneLineError(run, 2, patterns[index]));
 	});
+
+	test('an unknown option is named plainly with the help to read; a negative id is a bad id, not an option', async () => {
+		const [bogus, bogusNoCommand, bogusSub, negative, negativeLead, negativePause, noValue, negativeRate] = await Promise.all([
+			cli(['sync', '--bogus-flag']),
+			cli(['--bogus-flag']),
+			cli(['segments', 'add', '201', '--bogus-flag']),
+			cli(['sync', '-1']),
+			cli(['leads', 'get', '-3']),
+			cli(['segments', 'pause', '201', '-12']),
+			cli(['sync', '201', '--rate']),
+			cli(['sync', '201', '--rate', '-5']),
+		]);
+		expectOneLineError(bogus, 2, /^sprinthub-sync: Unknown option '--bogus-flag' for "sync": run "sprinthub-sync sync --help" for its options\.\n$/);
+		expectOneLineError(bogusNoCommand, 2, /^sprinthub-sync: Unknown option '--bogus-flag': run "sprinthub-sync --help" for the commands and options\.\n$/);
+		expectOneLineError(bogusSub, 2, /Unknown option '--bogus-flag' for "segments add": run "sprinthub-sync segments --help"/);
+		expectOneLineError(negative, 2, /The segment id "-1" is not a positive integer: use the numeric id from SprintHub/);
+		expectOneLineError(negativeLead, 2, /The lead id "-3" is not a positive integer/);
+		expectOneLineError(negativePause, 2, /The segment id "-12" is not a positive integer/);
+		expectOneLineError(noValue, 2, /--rate needs a value/);
+		expectOneLineError(negativeRate, 2, /--rate needs a number from 1 to 1000000, not "-5"/);
+		// Node's own wording ("place it at the end of the command after '--', as in '-- "-1"'") is gone.
+		for (const run of [bogus, bogusNoCommand, negative, negativeLead]) expect(run.stderr).not.toMatch(/positional|after '--'|Unknown option '-\d/);
+	});
 });
 
 describe('configuration', () => {
