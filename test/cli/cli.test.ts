@@ -207,6 +207,20 @@ describe('usage', () => {
 		// Node's own wording ("place it at the end of the command after '--', as in '-- "-1"'") is gone.
 		for (const run of [bogus, bogusNoCommand, negative, negativeLead]) expect(run.stderr).not.toMatch(/positional|after '--'|Unknown option '-\d/);
 	});
+
+	test('an id too large is called too large, with the largest id accepted', async () => {
+		const [segment, lead, justOver, largest] = await Promise.all([
+			cli(['sync', '99999999999999999999']),
+			cli(['leads', 'get', '99999999999999999999']),
+			cli(['segments', 'pause', '9007199254740992']),
+			cli(['sync', '9007199254740991']),
+		]);
+		expectOneLineError(segment, 2, /The segment id "99999999999999999999" is too large: the largest segment id accepted is 9007199254740991\./);
+		expectOneLineError(lead, 2, /The lead id "99999999999999999999" is too large: the largest lead id accepted is 9007199254740991\./);
+		expectOneLineError(justOver, 2, /The segment id "9007199254740992" is too large/);
+		// The largest one is taken as an id: it gets as far as the database.
+		expectOneLineError(largest, 2, /Segment 9007199254740991 is not registered/);
+	});
 });
 
 describe('configuration', () => {
