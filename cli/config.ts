@@ -9,13 +9,41 @@ import { UsageError } from './errors';
 
 export const DEFAULT_SPRINTHUB_BASE_URL = 'https://sprinthub-api-master.sprinthub.app';
 
-/** Each setting, the flag that sets it and the variables read for it, in order of preference. */
+/**
+ * Each setting, the flag that sets it, the variables read for it (in order of preference) and an
+ * example value for the messages (for the secrets only their shape: a message never echoes a value).
+ */
 export const SETTINGS = {
-	sprinthubBaseUrl: { flag: 'sprinthub-url', variables: ['SPRINTHUB_BASE_URL', 'VITE_SPRINTHUB_BASE_URL'], what: 'SprintHub base URL' },
-	sprinthubInstance: { flag: 'instance', variables: ['SPRINTHUB_INSTANCE', 'VITE_SPRINTHUB_INSTANCE'], what: 'SprintHub instance' },
-	sprinthubToken: { flag: 'token', variables: ['SPRINTHUB_API_TOKEN', 'VITE_SPRINTHUB_API_TOKEN'], what: 'SprintHub API token' },
-	supabaseUrl: { flag: 'supabase-url', variables: ['SUPABASE_URL', 'VITE_SUPABASE_URL'], what: 'Supabase project URL' },
-	supabaseKey: { flag: 'supabase-key', variables: ['SUPABASE_SERVICE_ROLE_KEY', 'VITE_SUPABASE_SERVICE_ROLE_KEY'], what: 'Supabase service role key' },
+	sprinthubBaseUrl: {
+		flag: 'sprinthub-url',
+		variables: ['SPRINTHUB_BASE_URL', 'VITE_SPRINTHUB_BASE_URL'],
+		what: 'SprintHub base URL',
+		example: DEFAULT_SPRINTHUB_BASE_URL,
+	},
+	sprinthubInstance: {
+		flag: 'instance',
+		variables: ['SPRINTHUB_INSTANCE', 'VITE_SPRINTHUB_INSTANCE'],
+		what: 'SprintHub instance',
+		example: "acme (the account's subdomain)",
+	},
+	sprinthubToken: {
+		flag: 'token',
+		variables: ['SPRINTHUB_API_TOKEN', 'VITE_SPRINTHUB_API_TOKEN'],
+		what: 'SprintHub API token',
+		example: '123e4567-e89b-42d3-a456-426614174000 (a UUID)',
+	},
+	supabaseUrl: {
+		flag: 'supabase-url',
+		variables: ['SUPABASE_URL', 'VITE_SUPABASE_URL'],
+		what: 'Supabase project URL',
+		example: 'https://abcd.supabase.co',
+	},
+	supabaseKey: {
+		flag: 'supabase-key',
+		variables: ['SUPABASE_SERVICE_ROLE_KEY', 'VITE_SUPABASE_SERVICE_ROLE_KEY'],
+		what: 'Supabase service role key',
+		example: 'sb_secret_… (or, for older projects, the service_role JWT eyJ…)',
+	},
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -121,35 +149,50 @@ export function settingValue(name: SettingName, flags: Record<string, unknown>, 
 	return undefined;
 }
 
-function missing(name: SettingName, environment: Environment): UsageError {
-	const setting = SETTINGS[name];
+/**
+ * Every one of these settings that is not set, reported at once (one run tells all there is to set):
+ * one line for one setting, a line per setting when there are more.
+ */
+export function requireSettings(names: SettingName[], flags: Record<string, unknown>, environment: Environment): void {
+	const missing = names.filter((name) => settingValue(name, flags, environment) === undefined);
+	if (missing.length === 0) return;
 	const where = environment.envFile ? `the environment or ${environment.envFile}` : 'the environment or a .env file';
-	return new UsageError(
-		`The ${setting.what} is not set: set ${setting.variables[0]} (or ${setting.variables[1]}) in ${where}, or pass --${setting.flag}.`,
-	);
+	if (missing.length === 1) {
+		const setting = SETTINGS[missing[0]];
+		throw new UsageError(
+			`The ${setting.what} is not set: set ${setting.variables[0]} (or ${setting.variables[1]}) in ${where}, or pass --${setting.flag}; e.g. ${setting.example}.`,
+		);
+	}
+	const lines = missing.map((name) => {
+		const setting = SETTINGS[name];
+		return `  ${setting.variables[0]} (or ${setting.variables[1]}, or --${setting.flag}): the ${setting.what}, e.g. ${setting.example}`;
+	});
+	throw new UsageError([`${missing.length} settings are not set; set them in ${where}:`, ...lines].join('\n'));
 }
 
 export function sprintHubSettings(flags: Record<string, unknown>, environment: Environment): SprintHubSettings {
-	const instance = settingValue('sprinthubInstance', flags, environment);
-	const token = settingValue('sprinthubToken', flags, environment);
-	if (!instance) throw missing('sprinthubInstance', environment);
-	if (!token) throw missing('sprinthubToken', environment);
-	return { baseUrl: settingValue('sprinthubBaseUrl', flags, environment) ?? DEFAULT_SPRINTHUB_BASE_URL, instance, token };
+	requireSettings(['sprinthubInstance', 'sprinthubToken'], flags, environment);
+	return {
+		baseUrl: settingValue('sprinthubBaseUrl', flags, environment) ?? DEFAULT_SPRINTHUB_BASE_URL,
+		instance: settingValue('sprinthubInstance', flags, environment)!,
+		token: settingValue('sprinthubToken', flags, environment)!,
+	};
+}
+
+/** Whether SprintHub is configured at all (commands that can do without it use it when it is). */
+export function sprintHubConfigured(flags: Record<string, unknown>, environment: Environment): boolean {
+	return settingValue('sprinthubInstance', flags, environment) !== undefined || settingValue('sprinthubToken', flags, environment) !== undefined;
 }
 
 /** SprintHub settings when instance and token are both there (commands that can do without). */
 export function optionalSprintHubSettings(flags: Record<string, unknown>, environment: Environment): SprintHubSettings | null {
-	const instance = settingValue('sprinthubInstance', flags, environment);
-	const token = settingValue('sprinthubToken', flags, environment);
-	if (!instance && !token) return null;
-	return sprintHubSettings(flags, environment);
+	return sprintHubConfigured(flags, environment) ? sprintHubSettings(flags, environment) : null;
 }
 
 export function supabaseSettings(flags: Record<string, unknown>, environment: Environment): SupabaseSettings {
-	const url = settingValue('supabaseUrl', flags, environment);
-	const serviceRoleKey = settingValue('supabaseKey', flags, environment);
-	if (!url) throw missing('supabaseUrl', environment);
-	if (!serviceRoleKey) throw missing('supabaseKey', environment);
+	requireSettings(['supabaseUrl', 'supabaseKey'], flags, environment);
+	const url = settingValue('supabaseUrl', flags, environment)!;
+	const serviceRoleKey = settingValue('supabaseKey', flags, environment)!;
 	const schema = typeof flags.schema === 'string' && flags.schema.trim() ? flags.schema.trim() : environment.get('SPRINTHUB_SYNC_SCHEMA');
 	if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
 		throw new UsageError(`--schema "${schema}" is not a schema name: use letters, digits and underscores, e.g. public.`);

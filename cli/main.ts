@@ -2,8 +2,8 @@
  * The command line as a function: arguments and streams in, exit code out. The entry file wires it
  * to the process (signals, exit); tests spawn that entry as a real child process.
  */
-import { parseArgs } from 'node:util';
 import { closeSprintHubAccounts } from '../engine';
+import { parseCommandLine, type OptionSpec } from './commandLine';
 import { runCommand, type CommandContext } from './commands';
 import { loadEnvironment } from './config';
 import { describeFailure, EXIT, UsageError } from './errors';
@@ -46,7 +46,7 @@ const OPTIONS = {
 	schedule: { type: 'string' },
 	timezone: { type: 'string' },
 	'full-refresh-days': { type: 'string' },
-} as const;
+} as const satisfies OptionSpec;
 
 export type OptionName = keyof typeof OPTIONS;
 
@@ -86,14 +86,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 	const output = new Output(io.stdout, io.stderr);
 	let supabaseUrl: string | undefined;
 	try {
-		let parsed;
-		try {
-			parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-		} catch (error) {
-			throw new UsageError(`${(error as Error).message.split('\n')[0]} Run "sprinthub-sync --help" for the commands and options.`);
-		}
-		const flags = parsed.values as Record<string, unknown>;
+		const parsed = parseCommandLine(argv, OPTIONS);
+		const flags = parsed.flags;
 		const positionals = [...parsed.positionals];
+		if (parsed.unknownOptions.length > 0) throw new UsageError(unknownOptionMessage(parsed.unknownOptions, positionals));
 		if (flags.version) {
 			output.line(packageVersion());
 			return EXIT.success;
@@ -148,6 +144,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 		// Keep-alive sockets to SprintHub would otherwise hold the process open.
 		await closeSprintHubAccounts().catch(() => undefined);
 	}
+}
+
+/** Which option is unknown, and whose --help lists the right ones (the command's when it is one). */
+function unknownOptionMessage(unknown: string[], positionals: string[]): string {
+	const [first, sub] = positionals;
+	const command = first && GROUPS[first]?.includes(sub) ? `${first} ${sub}` : first;
+	const options = unknown.map((option) => `'${option}'`).join(', ');
+	const what = `Unknown option${unknown.length > 1 ? 's' : ''} ${options}`;
+	if (command && ACCEPTS[command]) return `${what} for "${command}": run "sprinthub-sync ${first} --help" for its options.`;
+	return `${what}: run "sprinthub-sync --help" for the commands and options.`;
 }
 
 function packageVersion(): string {

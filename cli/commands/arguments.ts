@@ -5,10 +5,16 @@
 import type { EnrichmentMode } from '../../engine';
 import { UsageError } from '../errors';
 
-/** Segment ids as typed: positive integers only, with a message naming the bad one. */
+/** The largest id the CLI takes: ids are exact JavaScript numbers (and fit the database's bigint). */
+export const LARGEST_ID = Number.MAX_SAFE_INTEGER;
+
+/** Segment (or lead) ids as typed: positive integers only, with a message naming the bad one. */
 export function parseSegmentIds(args: string[], what = 'segment'): number[] {
 	return args.map((arg) => {
 		const text = arg.trim();
+		if (/^\d+$/.test(text) && !Number.isSafeInteger(Number(text))) {
+			throw new UsageError(`The ${what} id "${arg}" is too large: the largest ${what} id accepted is ${LARGEST_ID}.`);
+		}
 		const id = /^\d+$/.test(text) ? Number(text) : NaN;
 		if (!Number.isSafeInteger(id) || id <= 0) {
 			throw new UsageError(`The ${what} id "${arg}" is not a positive integer: use the numeric id from SprintHub, e.g. 123.`);

@@ -3,7 +3,16 @@
  * instance or URL is one clear line instead of a failure halfway through.
  */
 import { StoreError, SyncEngine, type SprintHubClient } from '../../engine';
-import { optionalSprintHubSettings, sprintHubSettings, supabaseSettings, type SprintHubSettings, type SupabaseSettings } from '../config';
+import {
+	optionalSprintHubSettings,
+	requireSettings,
+	sprintHubConfigured,
+	sprintHubSettings,
+	supabaseSettings,
+	type SettingName,
+	type SprintHubSettings,
+	type SupabaseSettings,
+} from '../config';
 import { CliError, displayUrl, EXIT, explainStoreError, UsageError } from '../errors';
 import type { CommandContext } from './context';
 
@@ -20,6 +29,12 @@ export async function withEngine<T>(
 	work: (connections: Connections) => Promise<T>,
 ): Promise<T> {
 	const { flags, environment, output } = context;
+	// Everything missing is said in one run, not one variable per attempt.
+	const required: SettingName[] = ['supabaseUrl', 'supabaseKey'];
+	if (needs.sprinthub === 'required' || (needs.sprinthub === 'optional' && sprintHubConfigured(flags, environment))) {
+		required.unshift('sprinthubInstance', 'sprinthubToken');
+	}
+	requireSettings(required, flags, environment);
 	const supabase = supabaseSettings(flags, environment);
 	output.addSecret(supabase.serviceRoleKey);
 	const sprinthub =

@@ -184,6 +184,43 @@ describe('usage', () => {
 		];
 		runs.forEach((run, index) => expectOneLineError(run, 2, patterns[index]));
 	});
+
+	test('an unknown option is named plainly with the help to read; a negative id is a bad id, not an option', async () => {
+		const [bogus, bogusNoCommand, bogusSub, negative, negativeLead, negativePause, noValue, negativeRate] = await Promise.all([
+			cli(['sync', '--bogus-flag']),
+			cli(['--bogus-flag']),
+			cli(['segments', 'add', '201', '--bogus-flag']),
+			cli(['sync', '-1']),
+			cli(['leads', 'get', '-3']),
+			cli(['segments', 'pause', '201', '-12']),
+			cli(['sync', '201', '--rate']),
+			cli(['sync', '201', '--rate', '-5']),
+		]);
+		expectOneLineError(bogus, 2, /^sprinthub-sync: Unknown option '--bogus-flag' for "sync": run "sprinthub-sync sync --help" for its options\.\n$/);
+		expectOneLineError(bogusNoCommand, 2, /^sprinthub-sync: Unknown option '--bogus-flag': run "sprinthub-sync --help" for the commands and options\.\n$/);
+		expectOneLineError(bogusSub, 2, /Unknown option '--bogus-flag' for "segments add": run "sprinthub-sync segments --help"/);
+		expectOneLineError(negative, 2, /The segment id "-1" is not a positive integer: use the numeric id from SprintHub/);
+		expectOneLineError(negativeLead, 2, /The lead id "-3" is not a positive integer/);
+		expectOneLineError(negativePause, 2, /The segment id "-12" is not a positive integer/);
+		expectOneLineError(noValue, 2, /--rate needs a value/);
+		expectOneLineError(negativeRate, 2, /--rate needs a number from 1 to 1000000, not "-5"/);
+		// Node's own wording ("place it at the end of the command after '--', as in '-- "-1"'") is gone.
+		for (const run of [bogus, bogusNoCommand, negative, negativeLead]) expect(run.stderr).not.toMatch(/positional|after '--'|Unknown option '-\d/);
+	});
+
+	test('an id too large is called too large, with the largest id accepted', async () => {
+		const [segment, lead, justOver, largest] = await Promise.all([
+			cli(['sync', '99999999999999999999']),
+			cli(['leads', 'get', '99999999999999999999']),
+			cli(['segments', 'pause', '9007199254740992']),
+			cli(['sync', '9007199254740991']),
+		]);
+		expectOneLineError(segment, 2, /The segment id "99999999999999999999" is too large: the largest segment id accepted is 9007199254740991\./);
+		expectOneLineError(lead, 2, /The lead id "99999999999999999999" is too large: the largest lead id accepted is 9007199254740991\./);
+		expectOneLineError(justOver, 2, /The segment id "9007199254740992" is too large/);
+		// The largest one is taken as an id: it gets as far as the database.
+		expectOneLineError(largest, 2, /Segment 9007199254740991 is not registered/);
+	});
 });
 
 describe('configuration', () => {
@@ -198,6 +235,46 @@ describe('configuration', () => {
 		expectOneLineError(noInstance, 2, /SprintHub instance is not set: set SPRINTHUB_INSTANCE/);
 		expectOneLineError(noSupabaseUrl, 2, /Supabase project URL is not set: set SUPABASE_URL/);
 		expectOneLineError(noKey, 2, /Supabase service role key is not set: set SUPABASE_SERVICE_ROLE_KEY/);
+	});
+
+	test('every missing setting is named in one run, each with what to set and an example, and no secret is echoed', async () => {
+		const [one, none, half, listHalf] = await Promise.all([
+			cli(['leads', 'get', '5'], { env: worldEnv({ SPRINTHUB_API_TOKEN: undefined }) }),
+			cli(['sync', '201'], {
+				env: worldEnv({ SPRINTHUB_INSTANCE: undefined, SPRINTHUB_API_TOKEN: undefined, SUPABASE_URL: undefined, SUPABASE_SERVICE_ROLE_KEY: undefined }),
+			}),
+			cli(['sync', '201'], { env: worldEnv({ SPRINTHUB_INSTANCE: undefined, SUPABASE_SERVICE_ROLE_KEY: undefined }) }),
+			// segments list can do without SprintHub, but half of it set is a mistake worth saying with the rest.
+			cli(['segments', 'list'], { env: worldEnv({ SPRINTHUB_API_TOKEN: undefined, SUPABASE_URL: undefined }) }),
+		]);
+		expectOneLineError(one, 2, /The SprintHub API token is not set: .*, or pass --token; e\.g\. [0-9a-f-]{36} \(a UUID\)\.$/m);
+		expect(one.stderr).not.toContain('REDACTED');
+
+		expect(none.code).toBe(2);
+		expect(none.stderr.trimEnd().split('\n')).toEqual([
+			'sprinthub-sync: 4 settings are not set; set them in the environment or a .env file:',
+			expect.stringMatching(/^ {2}SPRINTHUB_INSTANCE \(or VITE_SPRINTHUB_INSTANCE, or --instance\): the SprintHub instance, e\.g\. acme\b/),
+			expect.stringMatching(/^ {2}SPRINTHUB_API_TOKEN \(or VITE_SPRINTHUB_API_TOKEN, or --token\): the SprintHub API token, e\.g\. \S+/),
+			expect.stringMatching(/^ {2}SUPABASE_URL \(or VITE_SUPABASE_URL, or --supabase-url\): the Supabase project URL, e\.g\. https:\/\/abcd\.supabase\.co/),
+			expect.stringMatching(/^ {2}SUPABASE_SERVICE_ROLE_KEY \(or VITE_SUPABASE_SERVICE_ROLE_KEY, or --supabase-key\): the Supabase service role key, e\.g\. \S+/),
+		]);
+		expect(none.stderr).not.toContain('REDACTED');
+
+		expect(half.code).toBe(2);
+		const halfLines = half.stderr.trimEnd().split('\n');
+		expect(halfLines).toHaveLength(3);
+		expect(halfLines[0]).toBe('sprinthub-sync: 2 settings are not set; set them in the environment or a .env file:');
+		expect(halfLines[1]).toMatch(/^ {2}SPRINTHUB_INSTANCE /);
+		expect(halfLines[2]).toMatch(/^ {2}SUPABASE_SERVICE_ROLE_KEY /);
+		expectNoSecrets(half);
+
+		expect(listHalf.code).toBe(2);
+		expect(listHalf.stderr.trimEnd().split('\n')).toEqual([
+			'sprinthub-sync: 2 settings are not set; set them in the environment or a .env file:',
+			expect.stringMatching(/^ {2}SPRINTHUB_API_TOKEN /),
+			expect.stringMatching(/^ {2}SUPABASE_URL /),
+		]);
+		expectNoSecrets(listHalf);
 	});
 
 	test('the original system\'s VITE_* names in a .env file work; the process environment wins over the file', async () => {
