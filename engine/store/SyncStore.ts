@@ -128,6 +128,21 @@ export class SyncStore {
 		return this.rpc<number>('sync_leave_candidates', { p_run_id: runId });
 	}
 
+	/** The ids of those members (up to `limit`), ascending. */
+	async leaveCandidateIds(runId: string, limit: number): Promise<number[]> {
+		const rows = await this.rpc<Array<number | string>>('sync_leave_candidate_ids', { p_run_id: runId, p_limit: limit });
+		return rows.map(Number);
+	}
+
+	/**
+	 * Leavers SprintHub answered 404 for: stamps leads.deleted_at and closes their quarantine; the
+	 * finish marks them left with the other leavers. Returns how many were newly stamped.
+	 */
+	async stampDeletedLeavers(runId: string, leadIds: number[]): Promise<number> {
+		if (leadIds.length === 0) return 0;
+		return this.rpc<number>('sync_stamp_deleted_leavers', { p_run_id: runId, p_lead_ids: leadIds });
+	}
+
 	/**
 	 * Leads SprintHub answered 404 for: stamps leads.deleted_at, ends their membership in the run's
 	 * segment and closes their quarantine entries; returns how many memberships ended.

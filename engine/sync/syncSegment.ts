@@ -8,6 +8,7 @@
  *   runLease          heartbeat, cancel, lease lost
  *   segmentWalker     pages, honoured page size, re-walks, end detection
  *   leaverConfirmation  when a run may say it saw the whole segment
+ *   deletedLeavers    leavers SprintHub deleted are stamped deleted before the finish
  *   pageProcessor     one page: known markers → enricher → deleted leads → page writer
  *   enricher          who needs a detail call, shared detail calls, the merge rule (mergeLead)
  *   pageWriter        batches by rows and bytes, page keys, retries, halving on timeout
@@ -20,6 +21,7 @@ import type { ClaimRow, SyncStore } from '../store';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './batches';
 import type { DetailShare } from './detailShare';
 import { DatabaseCalls, fromStoreError } from './databaseCalls';
+import { stampDeletedLeavers } from './deletedLeavers';
 import { Enricher } from './enricher';
 import { PageProcessor } from './pageProcessor';
 import { PageWriter } from './pageWriter';
@@ -34,7 +36,17 @@ import { SegmentWalker, type WalkOutcome } from './segmentWalker';
 
 export type SyncStoreForRuns = Pick<
 	SyncStore,
-	'claim' | 'heartbeat' | 'markers' | 'quarantined' | 'applyPage' | 'markDeleted' | 'quarantine' | 'finish' | 'leaveCandidates'
+	| 'claim'
+	| 'heartbeat'
+	| 'markers'
+	| 'quarantined'
+	| 'applyPage'
+	| 'markDeleted'
+	| 'quarantine'
+	| 'finish'
+	| 'leaveCandidates'
+	| 'leaveCandidateIds'
+	| 'stampDeletedLeavers'
 >;
 
 export interface SegmentSyncOptions {
@@ -138,6 +150,9 @@ export async function syncSegment(
 	try {
 		if (runId !== null) for (const quarantined of await db.run(() => store.quarantined(segmentId, 100_000))) quarantinedIds.add(quarantined.lead_id);
 		outcome = await walker.walk();
+		if (outcome.complete && runId !== null) {
+			await stampDeletedLeavers({ ...pieces, runId }, { concurrency: options.detailConcurrency ?? 4 });
+		}
 	} catch (error) {
 		lease.release();
 		return finishStopped(run, { error, atPage: walker.pass.nextPage, lease, callerSignal: options.signal }, { store, db }, tally);

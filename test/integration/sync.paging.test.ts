@@ -107,7 +107,6 @@ describe('sync paging: capped pages, a moving segment, wild types, clear errors'
 		const [secondLog] = await world.stack.query<{ stats: { leads_seen: number; unchanged: number } }>('select stats from sync_segments_logs where run_id = $1', [second.runId]);
 		expect(secondLog.stats.leads_seen).toBe(second.stats.leadsSeen);
 		expect(secondLog.stats.unchanged).toBe(second.stats.unchanged);
-		expect(second.stats.detailCalls).toBe(0);
 		await expectSegmentMatchesTruth(world, 302, { changed: events.changed, sample: 100 });
 		const leftRows = await world.stack.query<{ lead_id: string }>(
 			'select lead_id from sync_segment_leads where segment_id = 302 and left_at is not null order by lead_id',
@@ -117,6 +116,12 @@ describe('sync paging: capped pages, a moving segment, wild types, clear errors'
 		expect(heldAfterFirst.length).toBeGreaterThan(0);
 		expect(leftRows.map((row) => Number(row.lead_id))).toEqual(heldAfterFirst);
 		expect(second.left).toBe(heldAfterFirst.length);
+		// No detail call for what did not change; one per leaver, and those SprintHub deleted are stamped.
+		expect(second.stats.detailCalls).toBe(heldAfterFirst.length);
+		const heldDeleted = heldAfterFirst.filter((id) => events.deleted.includes(id));
+		expect(second.stats.deleted).toBe(heldDeleted.length);
+		const stamped = await world.stack.query<{ id: string }>('select id from leads where deleted_at is not null and id = any($1::bigint[]) order by id', [heldAfterFirst]);
+		expect(stamped.map((row) => Number(row.id))).toEqual(heldDeleted);
 	}, 60_000);
 
 	it('wild types: every value stored raw, cast into its column or recorded in cast_problems, never a failed batch', async () => {

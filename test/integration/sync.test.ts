@@ -49,10 +49,14 @@ describe('sync engine against the simulator and the real database', () => {
 		const [result] = await world.engine().syncSegments([101], { trigger: 'manual' });
 		expect(result.status).toBe('success');
 		expect(await world.memberIds(101)).toEqual(truthMemberIds(world.sim, 101));
-		// Changed + joined leads get a detail call; deleted ones only if they were changed too.
+		// Changed + joined leads get a detail call, and each leaver one to learn whether SprintHub deleted it.
 		expect(result.stats.detailCalls).toBeGreaterThanOrEqual(changed.length + joined.length - 2);
-		expect(result.stats.detailCalls).toBeLessThanOrEqual(changed.length + joined.length + deleted.length);
+		expect(result.stats.detailCalls).toBeLessThanOrEqual(changed.length + joined.length + left.length + deleted.length);
 		expect(result.stats.left).toBe(left.length + deleted.length);
+		// Deleted leads drop out of the segment like leavers, and are stamped deleted, the others not.
+		expect(result.stats.deleted).toBe(deleted.length);
+		const stamped = await world.stack.query<{ id: string }>('select id from leads where deleted_at is not null and id = any($1::bigint[]) order by id', [[...left, ...deleted]]);
+		expect(stamped.map((row) => Number(row.id))).toEqual([...deleted].sort((a, b) => a - b));
 		await expectLeadsMatchTruth(world, changed.filter((id) => !deleted.includes(id) && !left.includes(id)));
 	});
 
