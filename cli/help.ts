@@ -15,6 +15,7 @@ const RUN_OPTIONS = `Run options (as in the n8n node):
   --dry-run             read everything, write nothing, report what would change
   --rate N              SprintHub requests per minute for this account (default 80)
   --patience SECONDS    how long to wait out throttling before stopping rate_limited (default 600)
+  --db-patience SECONDS how long each database call retries the database's bad minutes (default 120)
   --concurrency N       detail calls in flight at once (default 4)
   --batch-size N        leads per database write (default 500)
   --page-size N         leads asked per list page (default 1000)

@@ -18,6 +18,7 @@ export async function runSync(context: CommandContext, mode: 'named' | 'due'): P
 	const rate = numberFlag(flags, 'rate', { min: 1, max: 1_000_000 });
 	const patience = numberFlag(flags, 'patience', { min: 1, max: 86_400 });
 	const batchSize = numberFlag(flags, 'batch-size', { integer: true, min: 1, max: 10_000 });
+	const databasePatience = numberFlag(flags, 'db-patience', { min: 1, max: 3_600 });
 	const runOptions: SyncRunOptions = {
 		trigger: 'cli',
 		enrichment: enrichmentFlag(flags),
@@ -27,6 +28,7 @@ export async function runSync(context: CommandContext, mode: 'named' | 'due'): P
 		pageSize: numberFlag(flags, 'page-size', { integer: true, min: 1, max: 1000 }),
 		parallel: numberFlag(flags, 'parallel', { integer: true, min: 1, max: 16 }),
 		batch: batchSize ? { maxRows: batchSize, maxBytes: 1_000_000 } : undefined,
+		databasePatienceMs: databasePatience ? databasePatience * 1000 : undefined,
 		signal,
 	};
 	const maxSegments = numberFlag(flags, 'max-segments', { integer: true, min: 1, max: 1000 });

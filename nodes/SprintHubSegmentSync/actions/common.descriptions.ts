@@ -65,6 +65,17 @@ export const patienceOption: INodeProperties = {
 		'How long to wait out SprintHub throttling before stopping. A sync that stops this way keeps its place and ends as rate_limited; the next run resumes there.',
 };
 
+/** Sync and Sync Due: how long a run rides out the database's bad minutes. */
+export const databasePatienceOption: INodeProperties = {
+	displayName: 'Database Patience (Seconds)',
+	name: 'databasePatienceSeconds',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	default: 120,
+	description:
+		'How long each database call of a sync retries when Supabase answers 5xx, drops the connection or times out. Past it the run fails, keeps its place, and the next run resumes there.',
+};
+
 /** Get Leads and Get Many: n8n's usual Return All / Limit pair. */
 export const returnAllAndLimit: INodeProperties[] = [
 	{
@@ -145,6 +156,7 @@ export function syncOptions(extra: INodeProperties[]): INodeProperties {
 		...extra,
 		requestsPerMinuteOption,
 		patienceOption,
+		databasePatienceOption,
 	];
 	return {
 		displayName: 'Options',

@@ -23,6 +23,7 @@ export interface EngineSettings {
 /** The Sync / Sync Due options collection, as the user filled it in. */
 export interface SyncOptionsParameter {
 	batchSize?: number;
+	databasePatienceSeconds?: number;
 	detailConcurrency?: number;
 	dryRun?: boolean;
 	enrichment?: EnrichmentMode | 'segment';

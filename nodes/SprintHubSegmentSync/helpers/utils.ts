@@ -72,6 +72,7 @@ export function engineSettings(this: IExecuteFunctions, options: SyncOptionsPara
 export function runOptions(this: IExecuteFunctions, options: SyncOptionsParameter, itemIndex: number): Omit<SyncRunOptions, 'trigger'> {
 	const enrichment = options.enrichment && options.enrichment !== 'segment' ? (options.enrichment as EnrichmentMode) : undefined;
 	const batchSize = positiveInteger.call(this, options.batchSize, 'Batch Size', itemIndex, 10_000);
+	const databasePatience = positiveInteger.call(this, options.databasePatienceSeconds, 'Database Patience (Seconds)', itemIndex, 3_600);
 	return {
 		enrichment,
 		fullRefresh: options.fullRefresh === true,
@@ -79,6 +80,7 @@ export function runOptions(this: IExecuteFunctions, options: SyncOptionsParamete
 		detailConcurrency: positiveInteger.call(this, options.detailConcurrency, 'Detail Concurrency', itemIndex, 64),
 		parallel: positiveInteger.call(this, options.parallel, 'Parallel Segments', itemIndex, 32),
 		batch: batchSize ? { maxRows: batchSize, maxBytes: 1_000_000 } : undefined,
+		databasePatienceMs: databasePatience ? databasePatience * 1000 : undefined,
 	};
 }
 
