@@ -2,7 +2,7 @@
  * The connections a command needs, built and checked before it does any work, so a wrong key, token,
  * instance or URL is one clear line instead of a failure halfway through.
  */
-import { StoreError, SyncEngine, type SprintHubClient } from '../../engine';
+import { StoreError, SyncEngine, toSyncError, type SprintHubClient, type SyncError } from '../../engine';
 import {
 	optionalSprintHubSettings,
 	requireSettings,
@@ -69,23 +69,50 @@ export async function withEngine<T>(
 	}
 }
 
-/** One cheap call that tells a wrong token, a wrong instance and an unreachable host apart. */
+/** The pre-flight kept failing for transient reasons (SprintHub or the network): a run failure, exit 1. */
+export class PreflightFailure extends CliError {
+	constructor(
+		message: string,
+		readonly failure: SyncError,
+	) {
+		super(message, EXIT.failure);
+	}
+}
+
+/**
+ * One cheap call that tells a wrong token, a wrong instance and an unreachable host apart. A transient
+ * fault (a dropped connection, truncated JSON, a 5xx) is asked again through the client's retrying
+ * path, like every other call; only configuration answers exit 2.
+ */
 export async function checkSprintHub(client: SprintHubClient, settings: SprintHubSettings, context: CommandContext): Promise<void> {
 	const ping = await client.ping(context.signal);
 	if (ping.ok) return;
-	const where = displayUrl(settings.baseUrl);
-	switch (ping.reason) {
-		case 'throttled':
-			context.output.info('sprinthub-sync: SprintHub is throttling this account right now; the run will wait for its budget.');
-			return;
-		case 'invalid_token':
-			throw new CliError(`SprintHub rejected the API token for instance "${settings.instance}": check SPRINTHUB_API_TOKEN (or --token).`, EXIT.usage);
-		case 'unknown_instance':
-			throw new CliError(`SprintHub does not know the instance "${settings.instance}": check SPRINTHUB_INSTANCE (or --instance), the account subdomain.`, EXIT.usage);
-		case 'unreachable':
-		case 'timeout':
-			throw new CliError(`Cannot reach SprintHub at ${where}: check SPRINTHUB_BASE_URL (or --sprinthub-url) and the network.`, EXIT.failure);
-		default:
-			throw new CliError(`SprintHub at ${where} answered unexpectedly (${ping.message}): check SPRINTHUB_BASE_URL. ${ping.hint}`, EXIT.usage);
+	if (ping.reason === 'throttled') {
+		context.output.info('sprinthub-sync: SprintHub is throttling this account right now; the run will wait for its budget.');
+		return;
 	}
+	let error: SyncError = ping.error;
+	if (error.errorClass === 'transient') {
+		try {
+			await client.listSegments({ page: 0, limit: 1 }, context.signal);
+			return;
+		} catch (retried) {
+			error = toSyncError(retried);
+		}
+	}
+	const where = displayUrl(settings.baseUrl);
+	if (error.code === 'invalid_token') {
+		throw new CliError(`SprintHub rejected the API token for instance "${settings.instance}": check SPRINTHUB_API_TOKEN (or --token).`, EXIT.usage);
+	}
+	if (error.code === 'unknown_instance') {
+		throw new CliError(`SprintHub does not know the instance "${settings.instance}": check SPRINTHUB_INSTANCE (or --instance), the account subdomain.`, EXIT.usage);
+	}
+	if (error.errorClass === 'cancelled') throw error;
+	if (error.errorClass === 'configuration') {
+		throw new CliError(`SprintHub at ${where} answered in a way that points at the settings (${error.message}): check SPRINTHUB_BASE_URL. ${error.hint}`, EXIT.usage);
+	}
+	if (error.code === 'unreachable') {
+		throw new PreflightFailure(`Cannot reach SprintHub at ${where}: check SPRINTHUB_BASE_URL (or --sprinthub-url) and the network.`, error);
+	}
+	throw new PreflightFailure(`SprintHub at ${where} kept failing (${error.message}); nothing was synced. Run again later; nothing is lost.`, error);
 }

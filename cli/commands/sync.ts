@@ -2,12 +2,12 @@
  * sync <segmentId…> and sync-due: check the database, then SprintHub, then run the segments with
  * progress on stderr and one summary per segment (or JSON) on stdout.
  */
-import type { SegmentSyncResult, SyncRunOptions } from '../../engine';
+import type { SegmentSyncResult, SyncEngine, SyncRunOptions } from '../../engine';
 import { EXIT, UsageError, type ExitCode } from '../errors';
 import { formatDuration, formatNumber, relativeTime, type Output } from '../output';
 import { createReporter } from '../progress';
 import { enrichmentFlag, numberFlag, parseSegmentIds, progressFlag } from './arguments';
-import { checkSprintHub, withEngine } from './connections';
+import { checkSprintHub, PreflightFailure, withEngine } from './connections';
 import type { CommandContext } from './context';
 
 export async function runSync(context: CommandContext, mode: 'named' | 'due'): Promise<number> {
@@ -46,7 +46,12 @@ export async function runSync(context: CommandContext, mode: 'named' | 'due'): P
 				);
 			}
 		}
-		await checkSprintHub(engine.sprintHub(), sprinthub!, context);
+		try {
+			await checkSprintHub(engine.sprintHub(), sprinthub!, context);
+		} catch (error) {
+			if (error instanceof PreflightFailure) await recordPreflightFailure(engine, mode === 'named' ? ids : null, maxSegments, error);
+			throw error;
+		}
 		if (signal.aborted) return EXIT.cancelled;
 
 		const reporter = createReporter(output, progressMode);
@@ -69,6 +74,22 @@ export async function runSync(context: CommandContext, mode: 'named' | 'due'): P
 		}
 		return exitCode;
 	});
+}
+
+/**
+ * A pre-flight that kept failing is a failed run of every segment the run was for (the named ones, or
+ * the due ones), in sync_segments_logs like any other, so health checks and alerts see it.
+ */
+async function recordPreflightFailure(engine: SyncEngine, ids: number[] | null, maxSegments: number | undefined, failure: PreflightFailure): Promise<void> {
+	const claimed = await engine.store
+		.claim({ worker: engine.worker, trigger: 'cli', ...(ids ? { segmentIds: ids } : { limit: maxSegments ?? 10 }) })
+		.catch(() => []);
+	for (const row of claimed) {
+		if (row.outcome !== 'claimed' || !row.run_id) continue;
+		await engine.store
+			.finish(row.run_id, { status: 'failed', errorClass: failure.failure.errorClass === 'configuration' ? 'configuration' : 'transient', message: `Pre-flight: ${failure.message}` })
+			.catch(() => undefined);
+	}
 }
 
 /** 0 success, 1 failure, 2 configuration, 3 partial or rate limited, 130 cancelled. */
