@@ -6,7 +6,7 @@
  * pg_cron's side is in upgradeFromOriginal.pgcron.test.ts.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -216,14 +216,27 @@ describe('upgrade in place: a database of the original system (segments register
 	});
 });
 
-describe('upgrade in place: a database that already has the package', () => {
+describe('upgrade in place: a new database, and one that already has the package', () => {
 	let stack: Stack;
 	let oldMigrations: string;
 	beforeAll(async () => {
 		stack = await startStack({ migrations: false });
+	});
+	afterAll(async () => {
+		await stack?.stop();
+		if (oldMigrations) rmSync(oldMigrations, { recursive: true, force: true });
+	});
+
+	it('roles.sql does nothing on a new database', async () => {
+		await stack.query(readFileSync(join(ROOT, 'supabase', 'roles.sql'), 'utf8'));
+		expect(await stack.query(`select to_regnamespace('sync_internal') as internal, count(*)::int as tables from pg_tables where schemaname = 'public'`)).toEqual([
+			{ internal: null, tables: 0 },
+		]);
+	});
+
+	it('plain db push takes the new migrations (no --include-all), then --include-roles finds nothing to do', async () => {
 		// Installed before this upgrade existed: every migration older than the compatibility one.
 		oldMigrations = mkdtempSync(join(tmpdir(), 'sprinthub-old-migrations-'));
-		mkdirSync(oldMigrations, { recursive: true });
 		for (const migration of listMigrations().filter((m) => m.version < COMPAT_VERSION)) {
 			copyFileSync(migration.path, join(oldMigrations, `${migration.version}_${migration.name}.sql`));
 		}
@@ -235,14 +248,8 @@ describe('upgrade in place: a database that already has the package', () => {
 			await client.end();
 		}
 		await stack.query(`select sync_add_segment(4242, 'Clientes ativos', '0 6 * * *')`);
-	});
-	afterAll(async () => {
-		await stack?.stop();
-		if (oldMigrations) rmSync(oldMigrations, { recursive: true, force: true });
-	});
-
-	it('plain db push takes the new migrations (no --include-all), then --include-roles finds nothing to do', async () => {
 		const segment = await stack.query('select * from sync_segments_control');
+
 		const push = await supabaseDbPush(stack.databaseUrl);
 		expect(push.code).toBe(0);
 		expect(push.output).not.toMatch(/inserted before the last migration/);
