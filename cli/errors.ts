@@ -54,7 +54,7 @@ export function explainStoreError(error: StoreError, supabaseUrl: string): CliEr
 			);
 		case 'migrations_missing':
 			return new CliError(
-				`The sync tables are missing from the Supabase database at ${where}: apply the migrations in supabase/migrations (supabase db push, or paste them into the SQL editor), then retry.`,
+				`The sync tables are missing from the Supabase database at ${where}: apply the migrations in supabase/migrations (from the package folder: supabase db push --include-roles; or in the SQL editor: supabase/roles.sql, then each migration in order), then retry.`,
 				EXIT.usage,
 			);
 		case 'schema_not_exposed':

@@ -69,7 +69,7 @@ export function toStoreError(
 		return make(
 			'migrations_missing',
 			`the sync tables or functions are missing from this Supabase database (${serverMessage || 'not found'}): run the migrations ` +
-				'from the package\'s supabase/migrations folder (supabase db push, or paste them into the SQL editor), then retry.',
+				'from the package\'s supabase folder (supabase db push --include-roles; or in the SQL editor: roles.sql, then each migration in order), then retry.',
 		);
 	}
 	if (code === 'PGRST106') {

@@ -47,6 +47,8 @@ describe('the published package', () => {
 		expect(files).toContain('dist/nodes/SprintHubSegmentSync/sprinthub.svg');
 		expect(files).toContain('dist/nodes/SprintHubSegmentSync/sprinthub.dark.svg');
 		expect(files.some((file) => /^supabase\/migrations\/\d+_.+\.sql$/.test(file))).toBe(true);
+		// What db push --include-roles runs first (the upgrade from the original system): the README's command needs it.
+		expect(files).toContain('supabase/roles.sql');
 		expect(files.filter((file) => file.startsWith('test/') || file.endsWith('.ts') || file.startsWith('node_modules/'))).toEqual([]);
 	});
 

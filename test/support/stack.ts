@@ -190,7 +190,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** Supabase's API roles. They are cluster-wide, so creation is idempotent and serialised. */
-async function createSupabaseRoles(admin: Client): Promise<void> {
+export async function createSupabaseRoles(admin: Client): Promise<void> {
 	await admin.query('select pg_advisory_lock(726354)');
 	try {
 		await admin.query(`

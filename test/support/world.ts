@@ -1,7 +1,7 @@
 import { closeSprintHubAccounts, SyncEngine, type SyncEngineOptions } from '../../engine';
 import { rateBudgets } from '../../engine/sprinthub';
 import { startSimulator, type Simulator, type SimulatorOptions } from './simulator';
-import { startStack, type Stack } from './stack';
+import { startStack, type Stack, type StackOptions } from './stack';
 
 /**
  * Everything a sync talks to, real where a user has something real: the database stack (Postgres +
@@ -18,8 +18,9 @@ export interface SyncWorld {
 	stop(): Promise<void>;
 }
 
-export async function startSyncWorld(simOptions: SimulatorOptions = {}): Promise<SyncWorld> {
-	const [stack, sim] = await Promise.all([startStack(), startSimulator({ rateLimit: null, ...simOptions })]);
+/** `stackOptions.migrations: false` gives a database without the schema, for tests that install it themselves. */
+export async function startSyncWorld(simOptions: SimulatorOptions = {}, stackOptions: StackOptions = {}): Promise<SyncWorld> {
+	const [stack, sim] = await Promise.all([startStack(stackOptions), startSimulator({ rateLimit: null, ...simOptions })]);
 	const engines: SyncEngine[] = [];
 	return {
 		stack,

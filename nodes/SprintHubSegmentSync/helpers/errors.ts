@@ -17,7 +17,7 @@ const PARAMETER_CODES = new Set([
 /** Hints for database problems, in words an n8n user can act on. */
 const STORE_HINTS: Partial<Record<StoreError['kind'], string>> = {
 	migrations_missing:
-		'The Supabase project does not have the sync tables yet: run the migrations from the package’s supabase/migrations folder (supabase db push, or paste them into the SQL editor), then run the node again.',
+		'The Supabase project does not have the sync tables yet: run the migrations from the package’s supabase folder (supabase db push --include-roles; or in the SQL editor: roles.sql, then each migration in order), then run the node again.',
 	schema_not_exposed: 'Add the schema to Supabase → Project Settings → Data API → Exposed schemas, or set the Database Schema option to "public".',
 	permission: 'Use the service role secret (secret key) in the Supabase credential, not the anon or publishable key.',
 	auth: 'The Supabase credential’s Service Role Secret was rejected: copy the service role secret (secret key) of this project again.',
