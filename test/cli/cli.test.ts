@@ -382,7 +382,8 @@ describe('segments, sync and status', () => {
 		expect(run.code).toBe(0);
 		expect(run.stdout).toMatch(/^Segment 201 "Hot leads": success in /m);
 		const stillIn = changed.filter((id) => !left.includes(id) && truthMemberIds(world.sim, 201).includes(id)).length;
-		expect(run.stdout).toContain(`${stillIn} detail calls · ${left.length} left the segment`);
+		// Changed leads, plus one call per leaver to learn whether SprintHub deleted it.
+		expect(run.stdout).toContain(`${stillIn + left.length} detail calls · ${left.length} left the segment`);
 		expect(await world.memberIds(201)).toEqual(truthMemberIds(world.sim, 201));
 	});
 
@@ -465,6 +466,32 @@ describe('segments, sync and status', () => {
 		const again = await cli(['sync', '203', '--json', ...FAST]);
 		expect(again.code).toBe(0);
 		expect(await world.memberIds(203)).toEqual(truthMemberIds(world.sim, 203));
+	});
+
+	test('one transient fault on the pre-flight call is asked again; one that keeps failing exits 1 and is a failed run in the log', async () => {
+		const blip = world.sim.faults.add({ kind: 'truncate', endpoint: 'segments', times: 1 });
+		const once = await cli(['sync', '202', '--json', ...FAST]);
+		expect(blip.fired).toBe(1);
+		expect(once.code).toBe(0);
+		expect(JSON.parse(once.stdout)).toMatchObject({ exitCode: 0, results: [{ segmentId: 202, status: 'success' }] });
+
+		const down = world.sim.faults.add({ kind: 'status', status: 502, endpoint: 'segments' });
+		try {
+			const failing = await cli(['sync', '202', '201', ...FAST]);
+			expectOneLineError(failing, 1, /SprintHub at http:\/\/127\.0\.0\.1:\d+ kept failing \(.*HTTP 502.*\); nothing was synced\. Run again later; nothing is lost\./);
+			expect(failing.stderr).not.toMatch(/check SPRINTHUB_BASE_URL/);
+			expectNoSecrets(failing);
+		} finally {
+			down.remove();
+		}
+		const logs = await world.stack.query<{ segment_id: string; status: string; message: string }>(
+			`select distinct on (segment_id) segment_id, status, message from sync_segments_logs where segment_id in (201, 202) order by segment_id, execution_time desc`,
+		);
+		expect(logs.map((log) => [Number(log.segment_id), log.status])).toEqual([
+			[201, 'failed'],
+			[202, 'failed'],
+		]);
+		expect(logs[0].message).toMatch(/^Pre-flight: SprintHub at .* kept failing/);
 	});
 });
 
