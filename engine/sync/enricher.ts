@@ -110,7 +110,7 @@ export class Enricher {
 			// whole run (throttling past patience, credentials, cancellation) stops it.
 			if (syncError.errorClass !== 'transient' && syncError.errorClass !== 'data') throw syncError;
 			const { runId, store, db, tally } = this.run;
-			tally.fetchFailed(syncError.toJSON());
+			tally.fetchFailed(lead.id, syncError.toJSON());
 			if (runId !== null) await db.run(() => store.quarantine(runId, [{ lead_id: lead.id, stage: 'fetch', error: `${syncError.message}`, payload: lead }]));
 		}
 	}

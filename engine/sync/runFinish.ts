@@ -108,6 +108,8 @@ export async function finishWalked(
 		return runResult(run, tally, { status, message: incompleteReason ? `${summary} ${incompleteReason}` : summary, complete });
 	}
 	const runId = run.runId;
+	// Once per segment however many walks it took, so the message says what the stats say.
+	stats.unchanged = tally.unchangedOnce();
 	let finished: FinishResult;
 	try {
 		finished = await database.db.run(() =>
@@ -126,6 +128,8 @@ export async function finishWalked(
 	tally.adoptDatabaseStats(finished);
 	return runResult(run, tally, {
 		status: finished.status === 'skipped' ? 'skipped' : (finished.status as RunStatus),
+		// The log row's figure, so the result, the log and the health view agree.
+		successRate: finished.success_rate === null || finished.success_rate === undefined ? tally.successRate() : Number(finished.success_rate),
 		message: finished.message ?? tally.summary(incompleteReason),
 		left: finished.left,
 		leftBlocked: finished.left_blocked,

@@ -39,8 +39,8 @@ export class RunTally {
 	/** Valid leads whose page was fully handled, per walk (a page stopped half-way does not count). */
 	private walkHandled = 0;
 	private mostHandledInOneWalk = 0;
-	/** Leads quarantined because their detail could not be fetched (written as membership only). */
-	private fetchFailures = 0;
+	/** Leads whose detail could not be fetched (written as membership only), once each however many walks. */
+	private readonly fetchFailedIds = new Set<number>();
 
 	constructor(
 		private readonly onProgress?: (event: SyncProgressEvent) => void,
@@ -91,10 +91,11 @@ export class RunTally {
 		this.keepError(error);
 	}
 
-	/** A lead whose detail could not be fetched: quarantined, counted as failed, not as unchanged. */
-	fetchFailed(error: SyncErrorJson): void {
+	/** A lead whose detail could not be fetched: quarantined, counted once as failed, not as unchanged. */
+	fetchFailed(leadId: number, error: SyncErrorJson): void {
+		if (this.fetchFailedIds.has(leadId)) return;
+		this.fetchFailedIds.add(leadId);
 		this.stats.failed += 1;
-		this.fetchFailures += 1;
 		this.keepError(error);
 	}
 
@@ -104,9 +105,9 @@ export class RunTally {
 	}
 
 	/** Handled leads that were not new, updated, deleted or failed. */
-	private unchangedOnce(): number {
+	unchangedOnce(): number {
 		const s = this.stats;
-		return Math.max(0, Math.max(this.mostHandledInOneWalk, this.walkHandled) - s.inserted - s.updated - s.deleted - this.fetchFailures);
+		return Math.max(0, Math.max(this.mostHandledInOneWalk, this.walkHandled) - s.inserted - s.updated - s.deleted - this.fetchFailedIds.size);
 	}
 
 	/** Counters only the engine knows, sent to the run's log row as increments. */

@@ -18,7 +18,7 @@ describe('RunTally: what a run reports', () => {
 		tally.endWalk();
 		tally.stats.inserted = 10;
 		tally.stats.updated = 5;
-		tally.fetchFailed({ name: 'SyncError', errorClass: 'transient', message: 'timeout', hint: '', retryable: true });
+		tally.fetchFailed(77, { name: 'SyncError', errorClass: 'transient', message: 'timeout', hint: '', retryable: true });
 
 		expect(tally.stats.leadsSeen).toBe(200); // raw, per page
 		expect(tally.leadsSeenOnce()).toBe(100);
