@@ -124,6 +124,13 @@ export async function benchDatabase(): Promise<Row[]> {
 				realtime: { transport: ws as unknown as never },
 				global: { fetch: http.fetch },
 			});
+			// On a loaded machine PostgREST may take longer than reloadSchema waits to see the new function.
+			for (let attempt = 1; ; attempt++) {
+				const { error } = await client.rpc('bench_count_page', { p_run_id: warm, p_leads: [] });
+				if (!error) break;
+				if (error.code !== 'PGRST202' || attempt === 50) throw new Error(error.message);
+				await new Promise((resolve) => setTimeout(resolve, 200));
+			}
 			const leads = SEQUENTIAL_BATCHES * BATCH;
 			for (const path of ['PostgREST', 'direct SQL'] as const) {
 				const perCall: number[] = [];

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { startStack, type Stack } from '../support/stack';
 import { SyncStore, StoreError, type PageLead } from '../../engine/store';
 
@@ -291,6 +292,63 @@ describe('apply page', () => {
 		expect(await store.quarantined(segmentId)).toEqual([]);
 		expect((await store.health([segmentId]))[0].quarantined).toBe(0);
 		await store.finish(nextRun, { status: 'success', complete: true });
+	});
+});
+
+describe('lead rows (written alike by a page and by Lead → Upsert)', () => {
+	test('a lead another transaction writes with the same content meanwhile is not written again', async () => {
+		const segmentId = await newSegment();
+		const runId = await claimOne(segmentId);
+		const other = new Client({ connectionString: stack.databaseUrl });
+		await other.connect();
+		try {
+			const [{ pid }] = (await other.query<{ pid: number }>('select pg_backend_pid() as pid')).rows;
+			const writers = [
+				{ id: 9501, write: async (record: Record<string, unknown>) => store.applyPage(runId, [{ record, enriched: true }]) },
+				{ id: 9502, write: async (record: Record<string, unknown>) => store.upsertLeads([record], { complete: true }) },
+			];
+			const results: unknown[] = [];
+			for (const { id, write } of writers) {
+				const record = { id, fullname: `Lead ${id}`, points: 'lots', updatedDate: '2026-11-03T10:00:00.000Z' };
+				// The other transaction writes the lead and holds it; ours must wait for it to commit.
+				await other.query('begin');
+				await other.query('select sync_upsert_leads($1::jsonb, true)', [JSON.stringify([record])]);
+				const [stored] = (await other.query('select written_at from leads where id = $1', [id])).rows;
+				let settled = false;
+				const pending = write(record).finally(() => (settled = true));
+				while (!settled && Number((await stack.query('select count(*) from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [pid]))[0].count) === 0) {
+					await new Promise((resolve) => setTimeout(resolve, 20));
+				}
+				await other.query('commit');
+				results.push(await pending);
+				expect(await stack.query('select written_at from leads where id = $1', [id])).toEqual([stored]);
+			}
+			expect(results[0]).toMatchObject({ seen: 1, inserted: 0, updated: 0, unchanged: 1 });
+			expect(results[1]).toEqual([
+				expect.objectContaining({ id: 9502, status: 'unchanged', cast_problems: { points: { value: 'lots', expected: 'integer' } } }),
+			]);
+		} finally {
+			await other.query('rollback').catch(() => undefined);
+			await other.end();
+		}
+		await store.finish(runId, { status: 'success' });
+	});
+
+	test('a lead marked deleted is live again when its record is written again, even unchanged', async () => {
+		const segmentId = await newSegment();
+		const runId = await claimOne(segmentId);
+		const [first, second] = [detail(9511), detail(9512)];
+		await store.applyPage(runId, [first, second]);
+		expect(await store.markDeleted(runId, [9511, 9512])).toBe(2);
+		expect(await store.applyPage(runId, [first])).toMatchObject({ inserted: 0, updated: 1, unchanged: 0 });
+		expect(await store.upsertLeads([second.record], { complete: true })).toEqual([expect.objectContaining({ id: 9512, status: 'updated' })]);
+		expect(await stack.query('select id::int, deleted_at from leads where id in (9511, 9512) order by id')).toEqual([
+			{ id: 9511, deleted_at: null },
+			{ id: 9512, deleted_at: null },
+		]);
+		// Written again unchanged once it is live: nothing to do.
+		expect(await store.applyPage(runId, [first])).toMatchObject({ inserted: 0, updated: 0, unchanged: 1 });
+		await store.finish(runId, { status: 'success' });
 	});
 });
 
