@@ -120,10 +120,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 		const stackDb = db;
 		const stackGateway = gateway;
 		const stackPostgrest = postgrest;
+		let reloads = 0;
 		const reloadSchema = async () => {
-			await stackDb.query(`notify pgrst, 'reload schema'`);
-			// PostgREST reloads asynchronously; give it a moment so the next call sees the new schema.
-			await new Promise((resolve) => setTimeout(resolve, 300));
+			// PostgREST reloads asynchronously. A probe function created just before the NOTIFY becomes
+			// callable only once the reload that saw it is done: no fixed wait that a loaded machine outlasts.
+			const probe = `stack_reload_probe_${process.pid}_${++reloads}`;
+			await stackDb.query(`create function public.${probe}() returns integer language sql as 'select 1'`);
+			try {
+				await stackDb.query(`notify pgrst, 'reload schema'`);
+				await waitFor(
+					'PostgREST schema reload',
+					async () => {
+						const res = await fetch(`${postgrestUrl}/rpc/${probe}`, { method: 'POST', headers: { authorization: `Bearer ${serviceRoleKey}` } });
+						await res.arrayBuffer();
+						return res.ok ? true : undefined;
+					},
+					60_000,
+				);
+			} finally {
+				await stackDb.query(`drop function if exists public.${probe}()`);
+			}
 		};
 		let stopped = false;
 		return {
