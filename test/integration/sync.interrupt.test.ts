@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { SyncProgressEvent } from '../../engine';
+import { waitFor } from '../support/net';
 import { startSyncWorld, type SyncWorld } from '../support/world';
 import { expectSegmentMatchesTruth, requestedPages, runLog } from './fixtures/syncTruth';
 
@@ -32,14 +33,16 @@ describe('sync interrupted: killed, cancelled, raced; nothing lost or doubled, t
 			],
 		});
 		await world.addSegments(601, 602, 603, 604);
-	}, 60_000);
+	}, 180_000);
 	afterAll(() => world?.stop());
 
 	it('a process killed with SIGKILL mid-run: the lease is taken over after it expires and the pass completes from the checkpoint', async () => {
-		// A short lease, so that a dead worker's hold on the segment ends within the test.
-		await world.stack.query('update sync_segments_control set lease_seconds = 3 where segment_id = 601');
-		world.sim.setLatency(4);
 		world.sim.resetLog();
+		// The child is held in page 3's detail calls (pages 0-2 written and checkpointed): the simulator
+		// keeps the detail call of page 3's first lead unanswered until the child is killed. Neither the
+		// kill nor the lease races a timer, however slow the machine. (sim.close() ends the held wait.)
+		const heldLead = world.sim.truth.segmentMemberIds(601)[300];
+		world.sim.faults.add({ kind: 'delay', delayMs: 10 * 60_000, endpoint: 'leadDetail', path: `/leads/${heldLead}` });
 		const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
 			env: {
 				...process.env,
@@ -56,31 +59,43 @@ describe('sync interrupted: killed, cancelled, raced; nothing lost or doubled, t
 		let stderr = '';
 		child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 		const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-		// Kill it once it has read page 3 (pages 0-2 written and checkpointed), in the middle of its detail calls.
-		const killedAt = await new Promise<number>((resolve, reject) => {
-			createInterface({ input: child.stdout }).on('line', (line) => {
-				const event = JSON.parse(line) as SyncProgressEvent | { type: 'result' };
-				if (event.type === 'details' && world.sim.requests.filter((entry) => entry.endpoint === 'segmentLeads').length >= 4) {
-					child.kill('SIGKILL');
-					resolve(world.sim.requests.filter((entry) => entry.endpoint === 'segmentLeads').length);
-				}
-				if (event.type === 'result') reject(new Error('the child finished before it could be killed'));
-			});
-			child.once('exit', () => reject(new Error(`the child exited on its own: ${stderr}`)));
-		});
+		const events: (SyncProgressEvent | { type: 'result' })[] = [];
+		const lines = createInterface({ input: child.stdout });
+		lines.on('line', (line) => events.push(JSON.parse(line) as SyncProgressEvent | { type: 'result' }));
+		const stdoutClosed = new Promise<void>((resolve) => lines.once('close', () => resolve()));
+		// The ceiling only bounds a hang (a child that never gets there): the wait ends when it arrives.
+		const reached = await waitFor(
+			"the child to reach page 3's held detail call",
+			async () => {
+				if (world.sim.requests.some((entry) => entry.fault === 'delay')) return 'held';
+				if (child.exitCode !== null || child.signalCode !== null) return 'exited';
+				return undefined;
+			},
+			90_000,
+			20,
+		);
+		if (reached === 'exited') throw new Error(`the child exited on its own: ${stderr}`);
+		const killedAt = world.sim.requests.filter((entry) => entry.endpoint === 'segmentLeads').length;
+		child.kill('SIGKILL');
 		expect(await exited).toBe('SIGKILL');
 		expect(killedAt).toBeGreaterThanOrEqual(4);
-		world.sim.setLatency(0);
+		world.sim.faults.clear();
+		await stdoutClosed;
+		// What the child reported before it died: pages 0-3 read, never a result.
+		expect(events.filter((event) => event.type === 'page').map((event) => (event as { page: number }).page)).toEqual([0, 1, 2, 3]);
+		expect(events.some((event) => event.type === 'result')).toBe(false);
 
 		const left = await control(world, 601);
 		expect(left.lease_owner).toBe(`child:${child.pid}`);
-		expect(left.checkpoint?.nextPage).toBeGreaterThanOrEqual(3);
+		expect(left.checkpoint?.nextPage).toBe(3);
 		const [{ run_id: childRun }] = await world.stack.query<{ run_id: string }>("select run_id from sync_segments_logs where segment_id = 601 and status = 'running'");
 
 		// While the dead worker's lease lasts, the segment is busy; once it expired, it is taken over.
 		const [busy] = await world.engine().syncSegments([601], { trigger: 'manual' });
 		expect(busy.status).toBe('skipped');
-		await new Promise((resolve) => setTimeout(resolve, 3_500));
+		// The lease (300 s by default) runs out: its expiry is moved into the past in the database instead of
+		// waited for. That a lease expires with time is store.test.ts's "an expired lease is taken over".
+		await world.stack.query("update sync_segments_control set lease_expires_at = now() - interval '1 second' where segment_id = 601");
 		world.sim.resetLog();
 		const [result] = await world.engine().syncSegments([601], { trigger: 'manual', pageSize: 100 });
 		expect(result).toMatchObject({ status: 'success', complete: true, resumed: true });
@@ -95,22 +110,31 @@ describe('sync interrupted: killed, cancelled, raced; nothing lost or doubled, t
 		expect(childLog.status).toBe('failed');
 		expect(childLog.message).toMatch(/lease .* expired .* taken over/);
 		expect((await control(world, 601)).checkpoint).toBeNull();
-	}, 60_000);
+	}, 180_000);
 
 	it('cancelled through its AbortSignal: status cancelled in the result and the log, checkpoint kept, the next run resumes', async () => {
+		world.sim.resetLog();
 		const abort = new AbortController();
-		const started = Date.now();
+		const detailCalls = () => world.sim.requests.filter((entry) => entry.endpoint === 'leadDetail').length;
+		let detailCallsAtAbort = -1;
 		const [cancelled] = await world.engine().syncSegments([602], {
 			trigger: 'manual',
 			pageSize: 100,
 			signal: abort.signal,
 			onProgress: (event) => {
-				if (event.type === 'details' && event.done >= 50 && event.planned > 50) abort.abort();
+				if (event.type === 'details' && event.done >= 50 && event.planned > 50 && !abort.signal.aborted) {
+					detailCallsAtAbort = detailCalls();
+					abort.abort();
+				}
 			},
 		});
 		expect(cancelled.status).toBe('cancelled');
 		expect(cancelled.error).toMatchObject({ errorClass: 'cancelled' });
-		expect(Date.now() - started).toBeLessThan(20_000);
+		// Stopped at once: no further page read, and no detail call begun after the abort beyond the
+		// three that the other workers (4 at once) may already have had on the way.
+		expect(world.sim.requests.filter((entry) => entry.endpoint === 'segmentLeads')).toHaveLength(1);
+		expect(detailCallsAtAbort).toBeGreaterThanOrEqual(50);
+		expect(detailCalls()).toBeLessThanOrEqual(detailCallsAtAbort + 3);
 		expect(await runLog(world, cancelled.runId)).toMatchObject({ status: 'cancelled' });
 		const left = await control(world, 602);
 		expect(left).toMatchObject({ lease_owner: null, last_status: 'cancelled' });
@@ -134,7 +158,7 @@ describe('sync interrupted: killed, cancelled, raced; nothing lost or doubled, t
 		expect(third).toMatchObject({ status: 'success', complete: true, resumed: true });
 		expect(requestedPages(world, 602)[0].page).toBe(4);
 		await expectSegmentMatchesTruth(world, 602);
-	}, 60_000);
+	}, 180_000);
 
 	it('two engines sync the same segment at once: one runs, the other is skipped; the segment arrives once', async () => {
 		const [a, b] = await Promise.all([
@@ -151,7 +175,7 @@ describe('sync interrupted: killed, cancelled, raced; nothing lost or doubled, t
 		expect(winner.stats.inserted + winner.stats.updated + winner.stats.unchanged).toBe(truth.length);
 		const logs = await world.stack.query<{ status: string }>('select status from sync_segments_logs where segment_id = 603');
 		expect(logs).toEqual([{ status: 'success' }]);
-	}, 60_000);
+	}, 180_000);
 
 	it('a segment that moves during every walk: the run gives up after its walks (partial), the next calm run completes', async () => {
 		const joined: number[] = [];
@@ -176,5 +200,5 @@ describe('sync interrupted: killed, cancelled, raced; nothing lost or doubled, t
 		expect(calm).toMatchObject({ status: 'success', complete: true });
 		await expectSegmentMatchesTruth(world, 604);
 		expect((await control(world, 604)).checkpoint).toBeNull();
-	}, 60_000);
+	}, 180_000);
 });

@@ -1,13 +1,49 @@
+import { ManualClock } from '../../engine/sprinthub/clock';
+import { waitFor } from '../support/net';
 import { Simulator, startSimulator } from '../support/simulator';
-import { getPath, leadDetail, segmentPage } from './client';
+import { Answer, getPath, leadDetail, segmentPage } from './client';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+// Both simulators run on a clock the test moves: what these tests prove is the simulator's arithmetic
+// of windows and delays, which then holds however slow or busy the machine is.
+
+/**
+ * Sends a call that the simulator must hold for `ms` on its clock: it is still unanswered at ms - 1,
+ * answered at ms. The wait for the call to reach the simulator only bounds a hang.
+ */
+async function answeredAfter<T>(sim: Simulator, clock: ManualClock, ms: number, send: () => Promise<Answer<T>>): Promise<Answer<T>> {
+	const logged = sim.requests.length;
+	const answer = send();
+	const entry = await waitFor('the call to wait on the simulator clock', async () => (clock.pendingTimers > 0 ? sim.requests[logged] : undefined), 10_000, 5);
+	await clock.advance(ms - 1);
+	expect(entry.status).toBeNull();
+	expect(clock.pendingTimers).toBe(1);
+	await clock.advance(1);
+	const answered = await answer;
+	expect(entry.durationMs).toBe(ms);
+	return answered;
+}
+
+/** Sends a call that the simulator must answer with its clock standing still (a held call fails, not hangs). */
+async function answeredAtOnce<T>(sim: Simulator, clock: ManualClock, send: () => Promise<Answer<T>>): Promise<Answer<T>> {
+	const logged = sim.requests.length;
+	const answer = send();
+	const entry = await waitFor(
+		'the call to be answered or held',
+		async () => (sim.requests[logged] && (sim.requests[logged].status !== null || clock.pendingTimers > 0) ? sim.requests[logged] : undefined),
+		10_000,
+		5,
+	);
+	expect(clock.pendingTimers).toBe(0);
+	expect(entry.durationMs).toBe(0);
+	return answer;
+}
 
 describe('SprintHub simulator: throttling', () => {
 	let sim: Simulator;
+	const clock = new ManualClock();
 
 	beforeAll(async () => {
-		sim = await startSimulator({ seed: 3, segments: [{ id: 201, name: 'Throttled', size: 60 }], rateLimit: { requests: 20, windowMs: 1000, mode: '401' } });
+		sim = await startSimulator({ seed: 3, segments: [{ id: 201, name: 'Throttled', size: 60 }], rateLimit: { requests: 20, windowMs: 1000, mode: '401' }, clock });
 	});
 
 	afterAll(async () => {
@@ -33,7 +69,10 @@ describe('SprintHub simulator: throttling', () => {
 		expect(sim.requests.filter((entry) => entry.throttled)).toHaveLength(5);
 		expect(sim.counters.throttled).toBe(5);
 		expect(sim.counters.byStatus['401']).toBe(5);
-		await sleep(1050);
+		// The 20 accepted calls count for exactly one window: refused 1 ms before it ends, accepted at its end.
+		await clock.advance(999);
+		expect((await getPath(sim, '/segments')).status).toBe(401);
+		await clock.advance(1);
 		expect((await getPath(sim, '/segments')).status).toBe(200);
 	});
 
@@ -46,21 +85,41 @@ describe('SprintHub simulator: throttling', () => {
 		expect(throttled.status).toBe(429);
 		expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 		expect(sim.requests.filter((entry) => entry.throttled)).toEqual([expect.objectContaining({ status: 429, endpoint: 'leadDetail' })]);
-		await sleep(1050);
+		// A client that waits as long as Retry-After says is accepted.
+		await clock.advance(Number(throttled.headers.get('retry-after')) * 1000);
 		expect((await leadDetail(sim, id)).status).toBe(200);
 	});
 
 	test('the window slides: calls spread over time stay within budget', async () => {
 		sim.setRateLimit({ requests: 5, windowMs: 300, mode: '401' });
-		const started = Date.now();
-		let accepted = 0;
-		while (accepted < 12) {
+		const started = clock.now();
+		const acceptedAt: number[] = [];
+		while (acceptedAt.length < 12) {
 			const answer = await getPath(sim, '/segments');
-			if (answer.status === 200) accepted++;
-			else await sleep(25);
+			if (answer.status === 200) acceptedAt.push(clock.now() - started);
+			else await clock.advance(25);
 		}
 		// 12 calls at 5 per 300 ms need at least two full windows.
-		expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+		expect(clock.now() - started).toBeGreaterThanOrEqual(600);
+		expect(acceptedAt).toEqual([0, 0, 0, 0, 0, 300, 300, 300, 300, 300, 600, 600]);
+
+		// Spread out, each accepted call frees its place one window after it was accepted (a fixed window
+		// would accept both calls at 300 and 350).
+		sim.setRateLimit({ requests: 2, windowMs: 300, mode: '401' });
+		const statusAt: [number, number][] = [];
+		const from = clock.now();
+		for (const at of [0, 100, 200, 300, 350, 400]) {
+			await clock.advance(from + at - clock.now());
+			statusAt.push([at, (await getPath(sim, '/segments')).status]);
+		}
+		expect(statusAt).toEqual([
+			[0, 200],
+			[100, 200],
+			[200, 401],
+			[300, 200],
+			[350, 401],
+			[400, 200],
+		]);
 		sim.setRateLimit(null);
 		for (let index = 0; index < 30; index++) expect((await getPath(sim, '/segments')).status).toBe(200);
 	});
@@ -68,9 +127,10 @@ describe('SprintHub simulator: throttling', () => {
 
 describe('SprintHub simulator: fault injection', () => {
 	let sim: Simulator;
+	const clock = new ManualClock();
 
 	beforeAll(async () => {
-		sim = await startSimulator({ seed: 4, segments: [{ id: 301, name: 'Faulty', size: 80 }], rateLimit: null });
+		sim = await startSimulator({ seed: 4, segments: [{ id: 301, name: 'Faulty', size: 80 }], rateLimit: null, clock });
 	});
 
 	afterAll(async () => {
@@ -123,22 +183,31 @@ describe('SprintHub simulator: fault injection', () => {
 
 	test('slow responses and per-call latency', async () => {
 		sim.faults.add({ kind: 'delay', delayMs: 300, times: 1, method: 'POST' });
-		let started = Date.now();
-		expect((await page()).status).toBe(200);
-		expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-		await page();
-		// Measured on the server, so a busy test machine cannot blur the difference.
+		let started = clock.now();
+		// Held for exactly 300 ms of the simulator's clock (answeredAfter checks it is unanswered at 299).
+		expect((await answeredAfter(sim, clock, 300, page)).status).toBe(200);
+		expect(clock.now() - started).toBeGreaterThanOrEqual(290);
+		// The next call is not delayed: it is answered while the clock stands still.
+		expect((await answeredAtOnce(sim, clock, page)).status).toBe(200);
+		// Measured on the simulator's clock, so a busy test machine cannot blur the difference.
 		expect(sim.requests[1].durationMs).toBeLessThan(150);
+		expect(sim.requests[1].durationMs).toBe(0);
 		sim.setLatency(120);
 		try {
-			started = Date.now();
-			await getPath(sim, '/segments');
-			await getPath(sim, '/segments');
-			expect(Date.now() - started).toBeGreaterThanOrEqual(230);
+			started = clock.now();
+			expect((await answeredAfter(sim, clock, 120, () => getPath(sim, '/segments'))).status).toBe(200);
+			expect((await answeredAfter(sim, clock, 120, () => getPath(sim, '/segments'))).status).toBe(200);
+			expect(clock.now() - started).toBeGreaterThanOrEqual(230);
 		} finally {
 			sim.setLatency(0);
 		}
 		expect(sim.requests[0].durationMs).toBeGreaterThanOrEqual(290);
+		expect(sim.requests.map((entry) => [entry.fault, entry.durationMs])).toEqual([
+			['delay', 300],
+			[null, 0],
+			[null, 120],
+			[null, 120],
+		]);
 	});
 
 	test('a dropped connection mid-response', async () => {

@@ -10,6 +10,7 @@
  *   sim.mutate.join(101, 5); sim.mutate.leave(101, 3); sim.mutate.change({ segmentId: 101, count: 4 }); sim.mutate.remove([id]);
  *   sim.schedule({ atRequest: 3 }, () => sim.mutate.leave(101, 10));
  *   sim.requests; sim.counters; sim.resetLog(); sim.setRateLimit({ requests: 20, windowMs: 1000, mode: '429' });
+ *   startSimulator({ clock });         // a ManualClock: rate window, latency and delays move only with clock.advance(ms)
  *   await sim.close();                 // destroys open sockets and timers: nothing is left running
  *
  * Wire behaviour (all answers are JSON with `content-type: application/json` unless a fault says otherwise):
@@ -55,12 +56,12 @@ import { AccountState, ChangeTarget, LeadSelection, SegmentDefinition, Visibilit
 import { FaultHandle, FaultInjector, FaultRule } from './faults';
 import { LeadRecord } from './leads';
 import { hash32 } from './random';
-import { RateLimit, RequestCounters, RequestLogEntry, SegmentsShape, ServerSettings, SimulatorServer, UnknownSegmentForm } from './server';
+import { RateLimit, RequestCounters, RequestLogEntry, SegmentsShape, ServerSettings, SimulatorClock, SimulatorServer, UnknownSegmentForm } from './server';
 
 export type { SegmentDefinition, Visibility, LeadSelection, ChangeTarget } from './account';
 export type { Endpoint, FaultKind, FaultRule, FaultHandle } from './faults';
 export type { LeadRecord, CustomFieldDefinition } from './leads';
-export type { RateLimit, RequestCounters, RequestLogEntry, SegmentsShape, ThrottleMode, UnknownSegmentForm } from './server';
+export type { RateLimit, RequestCounters, RequestLogEntry, SegmentsShape, SimulatorClock, ThrottleMode, UnknownSegmentForm } from './server';
 export { DIVERGENT_FIELDS } from './leads';
 
 export interface SimulatorOptions {
@@ -83,6 +84,12 @@ export interface SimulatorOptions {
 	latencyMs?: number;
 	segmentsShape?: SegmentsShape;
 	unknownSegment?: UnknownSegmentForm;
+	/**
+	 * What the rate window, latency, delay faults, `schedule({ afterMs })` and the log's times run on.
+	 * Default: the wall clock. A ManualClock (engine/sprinthub/clock.ts) lets a test move time instead of
+	 * sleeping: a delayed answer is held until the test advances the clock. Lead data dates ignore it.
+	 */
+	clock?: SimulatorClock;
 	/** Keep at most this many request log entries (counters still count everything). Default unlimited. */
 	logLimit?: number;
 	port?: number;
@@ -169,7 +176,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		unknownSegment: options.unknownSegment ?? 'error',
 		logLimit: options.logLimit ?? Number.POSITIVE_INFINITY,
 	};
-	const server = new SimulatorServer(account, faults, settings);
+	const server = new SimulatorServer(account, faults, settings, options.clock);
 	const host = options.host ?? '127.0.0.1';
 	const port = await server.listen(options.port ?? 0, host);
 

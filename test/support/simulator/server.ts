@@ -15,6 +15,16 @@ export interface RateLimit {
 	mode?: ThrottleMode;
 }
 
+/**
+ * The time the HTTP side runs on: the rate window, latency, delay faults, `afterMs` schedules and the
+ * log's times. The engine's ManualClock fits, so a test can move time instead of sleeping.
+ */
+export interface SimulatorClock {
+	now(): number;
+	/** Resolves after ms; may resolve or reject early once the signal aborts (close() aborts it). */
+	sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
 export type SegmentsShape = 'array' | 'wrapped';
 export type UnknownSegmentForm = 'error' | 'empty';
 export type TokenSource = 'query' | 'header' | 'bearer';
@@ -103,11 +113,15 @@ export class SimulatorServer {
 	private seq = 0;
 	private closed = false;
 	private accepted: number[] = [];
+	/** Aborted by close(): ends every wait on a given clock. */
+	private readonly closing = new AbortController();
 
 	constructor(
 		readonly account: AccountState,
 		readonly faults: FaultInjector,
 		readonly settings: ServerSettings,
+		/** Absent: the wall clock and real timers. */
+		private readonly clock?: SimulatorClock,
 	) {
 		this.server = createServer({ keepAlive: true }, (request, response) => {
 			this.handle(request, response).catch((error: unknown) => {
@@ -145,6 +159,19 @@ export class SimulatorServer {
 
 	/** A timer that close() cancels. */
 	after(ms: number, run: () => void): () => void {
+		if (this.clock) {
+			const cancel = new AbortController();
+			const onClose = (): void => cancel.abort();
+			this.closing.signal.addEventListener('abort', onClose, { once: true });
+			this.clock.sleep(Math.max(0, ms), cancel.signal).then(
+				() => {
+					this.closing.signal.removeEventListener('abort', onClose);
+					if (!cancel.signal.aborted && !this.closed) run();
+				},
+				() => this.closing.signal.removeEventListener('abort', onClose),
+			);
+			return () => cancel.abort();
+		}
 		const handle = {
 			timer: setTimeout(() => {
 				this.timers.delete(handle);
@@ -170,6 +197,7 @@ export class SimulatorServer {
 
 	async close(): Promise<void> {
 		this.closed = true;
+		this.closing.abort();
 		for (const handle of this.timers) {
 			clearTimeout(handle.timer);
 			handle.resolve();
@@ -184,6 +212,7 @@ export class SimulatorServer {
 
 	private sleep(ms: number): Promise<void> {
 		if (ms <= 0) return Promise.resolve();
+		if (this.clock) return this.clock.sleep(ms, this.closing.signal).catch(() => undefined);
 		return new Promise((resolve) => {
 			const handle = {
 				timer: setTimeout(() => {
@@ -196,8 +225,18 @@ export class SimulatorServer {
 		});
 	}
 
+	/** Epoch milliseconds: the log's startedAt and the rate window. */
+	private now(): number {
+		return this.clock ? this.clock.now() : Date.now();
+	}
+
+	/** For durations: sub-millisecond and monotonic on the wall clock. */
+	private tick(): number {
+		return this.clock ? this.clock.now() : performance.now();
+	}
+
 	private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-		const started = performance.now();
+		const started = this.tick();
 		const url = new URL(request.url ?? '/', 'http://simulator.local');
 		const method = (request.method ?? 'GET').toUpperCase();
 		const endpoint = classify(url.pathname);
@@ -215,7 +254,7 @@ export class SimulatorServer {
 			durationMs: 0,
 			throttled: false,
 			fault: null,
-			startedAt: Date.now(),
+			startedAt: this.now(),
 		};
 		this.log.push(entry);
 		if (this.log.length > this.settings.logLimit) this.log.splice(0, this.log.length - this.settings.logLimit);
@@ -251,7 +290,7 @@ export class SimulatorServer {
 
 		const finish = (status: number | null): void => {
 			entry.status = status;
-			entry.durationMs = performance.now() - started;
+			entry.durationMs = this.tick() - started;
 			if (status !== null) this.counters.byStatus[String(status)] = (this.counters.byStatus[String(status)] ?? 0) + 1;
 		};
 
@@ -317,7 +356,7 @@ export class SimulatorServer {
 	private throttle(): Reply | undefined {
 		const limit = this.settings.rateLimit;
 		if (!limit) return undefined;
-		const now = Date.now();
+		const now = this.now();
 		while (this.accepted.length > 0 && this.accepted[0] <= now - limit.windowMs) this.accepted.shift();
 		if (this.accepted.length < limit.requests) {
 			this.accepted.push(now);
