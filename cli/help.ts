@@ -40,6 +40,7 @@ Commands:
   segments pause|resume <segmentId…> stop or restart scheduled syncs
   segments reschedule <id> <schedule> change a schedule ('0 6 * * *' or '6 hours')
   leads get <leadId>                 one lead as SprintHub returns it (every field)
+  prune                              delete run logs, resolved quarantine and left memberships past retention
 
 Run "sprinthub-sync <command> --help" for a command's options.
 
@@ -90,6 +91,16 @@ ${CONNECTION}`,
   segments resume <segmentId…>     back to active (also clears status error)
   segments reschedule <segmentId> <schedule> [--timezone TZ]
       A schedule is a 5-field cron expression ('0 6 * * *') or an interval ('6 hours', '30 minutes').
+
+${CONNECTION}`,
+
+	prune: `Usage: sprinthub-sync prune [--json]
+
+Deletes what is older than the project's retention settings (table sync_settings, set with SQL):
+run logs (sync_segments_logs, default 90 days), resolved quarantine rows (default 30 days) and
+memberships of leads that left a segment (kept unless left_membership_retention_days is set).
+Never touches a running run's rows or a segment's latest run. Sync Due does this at most once a day;
+this command does it now. Needs only the Supabase settings.
 
 ${CONNECTION}`,
 

@@ -77,6 +77,7 @@ const ACCEPTS: Record<string, OptionName[]> = {
 	'segments resume': CONNECTION_OPTIONS,
 	'segments reschedule': [...CONNECTION_OPTIONS, 'timezone'],
 	'leads get': CONNECTION_OPTIONS,
+	prune: CONNECTION_OPTIONS,
 };
 
 const GROUPS: Record<string, string[]> = {

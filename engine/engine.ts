@@ -136,6 +136,9 @@ export class SyncEngine {
 			}
 		};
 		await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 2) }, slot));
+		// Housekeeping, at most once a day; a failure here (e.g. migrations older than sync_prune)
+		// never fails the runs, which are recorded already, and the next Sync Due tries again.
+		await this.store.prune({ onlyIfDue: true }).catch(() => undefined);
 		// The runs already done are in the log; the caller must still learn that claiming failed.
 		if (claimFailure) throw fromStoreError(claimFailure.error);
 		return results.sort((a, b) => a.segmentId - b.segmentId);

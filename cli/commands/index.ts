@@ -9,6 +9,7 @@ import { getLead } from './leads/get';
 import { addSegments } from './segments/add';
 import { listSegments } from './segments/list';
 import { pauseOrResume } from './segments/pauseResume';
+import { prune } from './prune';
 import { reschedule } from './segments/reschedule';
 import { showStatus } from './status';
 import { runSync } from './sync';
@@ -34,6 +35,8 @@ export async function runCommand(command: string, context: CommandContext): Prom
 			return reschedule(context);
 		case 'leads get':
 			return getLead(context);
+		case 'prune':
+			return prune(context);
 		default:
 			throw new UsageError(`Unknown command "${command}".`);
 	}

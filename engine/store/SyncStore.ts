@@ -17,7 +17,7 @@ import type {
 	SegmentControl,
 	SegmentHealth,
 } from './types';
-import type { AlertStateChange, AlertStateInput, LeadUpsertResult, UpsertLeadsOptions } from './types';
+import type { AlertStateChange, AlertStateInput, LeadUpsertResult, PruneResult, UpsertLeadsOptions } from './types';
 
 export interface ConnectOptions {
 	/** Project URL (https://<ref>.supabase.co). */
@@ -211,6 +211,15 @@ export class SyncStore {
 			p_after: (after ?? new Date()).toISOString(),
 			p_timezone: timezone ?? 'UTC',
 		});
+	}
+
+	/**
+	 * Deletes run logs, resolved quarantine rows and left memberships older than the project's
+	 * retention settings (sync_prune); never a running run's rows. onlyIfDue: nothing when the last
+	 * prune was less than a day ago (what Sync Due asks).
+	 */
+	async prune(options: { onlyIfDue?: boolean } = {}): Promise<PruneResult> {
+		return this.rpc<PruneResult>('sync_prune', { p_only_if_due: options.onlyIfDue ?? false });
 	}
 
 	/** Control rows, all or the given segments, by segment id. */

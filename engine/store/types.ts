@@ -309,3 +309,15 @@ export interface AlertStateChange {
 	/** When the previous state began. */
 	previous_changed_at: Timestamp | null;
 }
+
+/** The retention settings (table sync_settings); null keeps those rows forever. */
+export interface RetentionSettings {
+	log_retention_days: number | null;
+	quarantine_retention_days: number | null;
+	left_membership_retention_days: number | null;
+}
+
+/** What sync_prune did: rows deleted, or why it did nothing (only when asked only if due). */
+export type PruneResult =
+	| { pruned: true; logs: number; quarantine: number; memberships: number; pruned_at: Timestamp; settings: RetentionSettings }
+	| { pruned: false; reason: string; last_pruned_at?: Timestamp };

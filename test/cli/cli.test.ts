@@ -443,6 +443,37 @@ describe('segments, sync and status', () => {
 		expect(unknown.stderr).toMatch(/777/);
 	});
 
+	test('sync-due prunes past retention at most once a day; prune does it now', async () => {
+		const oldRun = async () => {
+			const [row] = await world.stack.query<{ run_id: string }>(
+				`insert into sync_segments_logs (segment_id, execution_time, finished_at, status, message)
+				 values (201, now() - interval '200 days', now() - interval '200 days', 'success', 'an old run') returning run_id::text`,
+			);
+			return row.run_id;
+		};
+		const exists = async (runId: string) =>
+			(await world.stack.query(`select 1 from sync_segments_logs where run_id = $1`, [runId])).length === 1;
+		await world.stack.query(`update sync_settings set last_pruned_at = null`);
+		const first = await oldRun();
+		expect((await cli(['sync-due'])).code).toBe(0);
+		expect(await exists(first)).toBe(false);
+		const second = await oldRun();
+		expect((await cli(['sync-due'])).code).toBe(0);
+		expect(await exists(second)).toBe(true);
+
+		const pruned = await cli(['prune']);
+		expect(pruned).toMatchObject({
+			code: 0,
+			stdout: 'Pruned 1 run logs (older than 90 days), 0 resolved quarantine rows (30 days), 0 left memberships (kept).\n',
+		});
+		expect(await exists(second)).toBe(false);
+		const json = await cli(['prune', '--json']);
+		expect(JSON.parse(json.stdout)).toMatchObject({ pruned: true, logs: 0, quarantine: 0, memberships: 0 });
+		const [help, extra] = await Promise.all([cli(['prune', '--help']), cli(['prune', '201'])]);
+		expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining('sync_settings') });
+		expectOneLineError(extra, 2, /takes no arguments/);
+	});
+
 	test('leads get prints the SprintHub record; an unknown lead exits 1', async () => {
 		const id = world.sim.truth.segmentMemberIds(202)[3];
 		const run = await cli(['leads', 'get', String(id)]);

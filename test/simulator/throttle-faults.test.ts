@@ -1,4 +1,4 @@
-import { ManualClock } from '../../engine/sprinthub/clock';
+import { ManualClock } from '../support/manualClock';
 import { waitFor } from '../support/net';
 import { Simulator, startSimulator } from '../support/simulator';
 import { Answer, getPath, leadDetail, segmentPage } from './client';
