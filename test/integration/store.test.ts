@@ -81,11 +81,12 @@ describe('claim', () => {
 
 	test('an expired lease is taken over and the old holder can no longer heartbeat, write or finish', async () => {
 		const segmentId = await newSegment();
-		const oldRun = await claimOne(segmentId, 'worker-a', 1);
+		const oldRun = await claimOne(segmentId, 'worker-a', 300);
 		await store.applyPage(oldRun, page([1, 2]), { checkpoint: { page: 1 }, pageKey: 0 });
 		// Still held while the lease runs: the other worker is told busy.
 		expect((await otherWorkerStore.claim({ worker: 'worker-b', segmentIds: [segmentId], trigger: 'manual' }))[0].outcome).toBe('busy');
-		await new Promise((resolve) => setTimeout(resolve, 1300));
+		// The holder stalls past its lease (set in SQL, not raced against a timer on a loaded machine).
+		await stack.query(`update sync_segments_control set lease_expires_at = now() - interval '1 second' where segment_id = $1`, [segmentId]);
 		const [takeover] = await otherWorkerStore.claim({ worker: 'worker-b', segmentIds: [segmentId], trigger: 'manual' });
 		expect(takeover.outcome).toBe('claimed');
 		expect(takeover.resumed_from).toBe(oldRun);
@@ -113,11 +114,11 @@ describe('apply page', () => {
 	test('a crash between pages resumes from the checkpoint with nothing lost or doubled', async () => {
 		const segmentId = await newSegment();
 		const pages = [range(5000, 40), range(5040, 40), range(5080, 40), range(5120, 25)];
-		const crashed = await claimOne(segmentId, 'worker-a', 1);
+		const crashed = await claimOne(segmentId, 'worker-a', 300);
 		await store.applyPage(crashed, page(pages[0]), { checkpoint: { page: 1 }, pageKey: 0 });
 		await store.applyPage(crashed, page(pages[1]), { checkpoint: { page: 2 }, pageKey: 1 });
-		// The process dies here: no finish, the lease runs out.
-		await new Promise((resolve) => setTimeout(resolve, 1300));
+		// The process dies here: no finish, the lease runs out (set in SQL rather than waited for).
+		await stack.query(`update sync_segments_control set lease_expires_at = now() - interval '1 second' where segment_id = $1`, [segmentId]);
 
 		const [resumed] = await store.claim({ worker: 'worker-b', segmentIds: [segmentId], trigger: 'manual' });
 		expect(resumed.checkpoint).toEqual({ page: 2 });
