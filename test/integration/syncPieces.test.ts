@@ -101,11 +101,12 @@ describe('leaversNeedConfirming', () => {
 describe('RunLease', () => {
 	it('stops the run with lease_lost when another worker took the segment over', async () => {
 		const { segmentId, runId } = await claimedRun('worker-a');
-		const lease = new RunLease(store, runId, undefined, 50);
-		// The lease runs out (as if this worker had stalled) and worker-b takes the segment.
+		// The lease runs out (as if this worker had stalled) and worker-b takes the segment; then
+		// worker-a's heartbeat beats (before, a beat could renew the lease ahead of the takeover).
 		await stack.query(`update sync_segments_control set lease_expires_at = now() - interval '1 second' where segment_id = $1`, [segmentId]);
 		const [takeover] = await store.claim({ worker: 'worker-b', segmentIds: [segmentId], trigger: 'manual' });
 		expect(takeover.outcome).toBe('claimed');
+		const lease = new RunLease(store, runId, undefined, 50);
 		await new Promise<void>((resolve) => lease.signal.addEventListener('abort', () => resolve(), { once: true }));
 		lease.release();
 		expect(lease.lost?.toJSON()).toMatchObject({ errorClass: 'system', code: 'lease_lost' });
