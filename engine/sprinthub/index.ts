@@ -2,6 +2,9 @@
 export { SprintHubClient, createSprintHubClient, DEFAULT_SEGMENT_QUERY } from './client';
 export { RateBudget, RateBudgetRegistry, rateBudgets } from './rateBudget';
 export type { RateBudgetOptions, RateBudgetStats, AcquireOptions, BudgetTicket } from './rateBudget';
+export { SharedRateBudget } from './sharedBudget';
+export type { BudgetAccount, BudgetAnswer, BudgetStore, BudgetNotice, SharedRateBudgetOptions } from './sharedBudget';
+export type { AccountBudget } from './accountBudget';
 export { accountKey, normalizeBaseUrl, normalizeInstance, closeSprintHubAccounts } from './account';
 export type { NormalizedBaseUrl } from './account';
 export { systemClock, ManualClock } from './clock';
