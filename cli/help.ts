@@ -13,7 +13,8 @@ const RUN_OPTIONS = `Run options (as in the n8n node):
   --enrichment MODE     changed (default: details only for new or changed leads) | all | none (list fields only)
   --full-refresh        fetch every lead's details this run
   --dry-run             read everything, write nothing, report what would change
-  --rate N              SprintHub requests per minute for this account (default 80)
+  --rate N              SprintHub requests per minute for this run (default 80); the account's
+                        rate (sprinthub-sync account rate N) is shared by every process and wins
   --patience SECONDS    how long to wait out throttling before stopping rate_limited (default 600)
   --concurrency N       detail calls in flight at once (default 4)
   --batch-size N        leads per database write (default 500)
@@ -39,6 +40,8 @@ Commands:
   segments pause|resume <segmentId…> stop or restart scheduled syncs
   segments reschedule <id> <schedule> change a schedule ('0 6 * * *' or '6 hours')
   leads get <leadId>                 one lead as SprintHub returns it (every field)
+  account show                       the account's shared rate budget (every process together)
+  account rate <N|unset>             set the account's requests per minute (runs can only go lower)
 
 Run "sprinthub-sync <command> --help" for a command's options.
 
@@ -89,6 +92,17 @@ ${CONNECTION}`,
   segments resume <segmentId…>     back to active (also clears status error)
   segments reschedule <segmentId> <schedule> [--timezone TZ]
       A schedule is a 5-field cron expression ('0 6 * * *') or an interval ('6 hours', '30 minutes').
+
+${CONNECTION}`,
+
+	account: `Usage: sprinthub-sync account show [--json]
+       sprinthub-sync account rate <requests per minute | unset> [--json]
+
+Every process syncing into this database (n8n main, queue-mode workers, this command line) takes its
+SprintHub calls from one budget per account, kept in the table sync_account_budgets. "account rate"
+sets the account's requests per minute; a run's --rate or the node's Requests Per Minute can only
+lower it. Unset, each run uses its own rate (default 80). The same from SQL:
+  update sync_account_budgets set requests_per_minute = 540 where instance = 'acme';
 
 ${CONNECTION}`,
 

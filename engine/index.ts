@@ -21,4 +21,5 @@ export type {
 	QuarantinedLead,
 	SegmentStatus,
 	SegmentHealthState,
+	AccountBudgetRow,
 } from './store';

@@ -63,7 +63,7 @@ export interface SharedRateBudgetOptions {
 	account: BudgetAccount;
 	/** This run's rate: used as the account's while none is set, and never exceeded by this process. Default 80. */
 	requestsPerMinute?: number;
-	/** Tokens not used within this time of their grant are dropped. Default 2 s. */
+	/** Tokens not used within this time of their grant are dropped. Default 1 s. */
 	leaseTtlMs?: number;
 	/** At most this share of a second's tokens per take. Default 1 (a second's worth). */
 	leaseSeconds?: number;
@@ -142,7 +142,7 @@ export class SharedRateBudget implements AccountBudget {
 		this.store = options.store;
 		this.account = options.account;
 		this.runRate = positive(options.requestsPerMinute, 80, 'requestsPerMinute');
-		this.leaseTtlMs = positive(options.leaseTtlMs, 2_000, 'leaseTtlMs');
+		this.leaseTtlMs = positive(options.leaseTtlMs, 1_000, 'leaseTtlMs');
 		this.leaseSeconds = positive(options.leaseSeconds, 1, 'leaseSeconds');
 		this.callTimeoutMs = positive(options.callTimeoutMs, 5_000, 'callTimeoutMs');
 		this.fallbackShare = positive(options.fallbackShare, 0.25, 'fallbackShare');
