@@ -85,11 +85,12 @@ begin
 end;
 $$;
 
--- How many tokens may pile up: about one second of calls, at least 2 (a probe and one more).
+-- How many tokens may pile up (and the most one take gets): a quarter second of calls, at least 2 (a
+-- probe and one more). Small, so that servers counting over short windows see no burst.
 create or replace function sync_internal.budget_capacity(p_configured numeric)
 returns numeric
 language sql immutable
-as $$ select greatest(2, ceil(p_configured / 60)) $$;
+as $$ select greatest(2, ceil(p_configured / 240)) $$;
 
 create or replace function sync_internal.budget_answer(p_row public.sync_account_budgets, p_granted integer, p_rate numeric)
 returns jsonb

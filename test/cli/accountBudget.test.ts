@@ -14,8 +14,11 @@ import { startSyncWorld, truthMemberIds, type SyncWorld } from '../support/world
 /** The server: 200 calls in any 20 s (600 a minute). The account: 540 a minute (0.9 L). */
 const SERVER = { requests: 200, windowMs: 20_000, mode: '429' as const };
 const ACCOUNT_RATE = 540;
-/** The bucket's capacity: about a second of calls (see the migration). */
-const CAPACITY = ACCOUNT_RATE / 60;
+/**
+ * Calls in any span may exceed rate × span by the bucket's capacity (a quarter second of calls, see the
+ * migration) plus what a lease may still hold (tokens expire 1 s after their grant).
+ */
+const TOLERANCE = Math.ceil(ACCOUNT_RATE / 240) + ACCOUNT_RATE / 60;
 
 let world: SyncWorld;
 let workDir: string;
@@ -64,7 +67,7 @@ it('three CLI processes asking for 60,000 a minute each stay within the account 
 	expect(figures.throttled).toBe(0);
 	expect(figures.maxInWindow).toBeLessThanOrEqual(SERVER.requests);
 	// Combined: never more than the bucket's capacity plus the account rate over the time they ran.
-	expect(figures.calls).toBeLessThanOrEqual(CAPACITY + 1 + (ACCOUNT_RATE * figures.spanSeconds) / 60);
+	expect(figures.calls).toBeLessThanOrEqual(TOLERANCE + (ACCOUNT_RATE * figures.spanSeconds) / 60);
 	for (const id of [801, 802, 803]) expect(await world.memberIds(id)).toEqual(truthMemberIds(world.sim, id));
 	const [row] = await world.stack.query<Record<string, unknown>>('select * from sync_account_budgets');
 	expect(row).toMatchObject({ instance: world.sim.instance, requests_per_minute: String(ACCOUNT_RATE), throttled_total: '0' });
@@ -85,7 +88,7 @@ it('a process SIGKILLed while it holds budget tokens: the others carry on within
 	for (const id of [812, 813]) expect(await world.memberIds(id)).toEqual(truthMemberIds(world.sim, id));
 	const figures = rateFigures(world.sim.requests, SERVER.windowMs);
 	expect(figures.throttled).toBe(0);
-	expect(figures.calls).toBeLessThanOrEqual(CAPACITY + 1 + (ACCOUNT_RATE * figures.spanSeconds) / 60);
+	expect(figures.calls).toBeLessThanOrEqual(TOLERANCE + (ACCOUNT_RATE * figures.spanSeconds) / 60);
 	// Tokens granted but never sent (the victim's lease, in-flight calls) are lost, never reused.
 	const [granted1] = await world.stack.query<{ granted_total: string }>('select granted_total from sync_account_budgets');
 	expect(Number(granted1.granted_total) - Number(granted0.granted_total)).toBeGreaterThanOrEqual(figures.calls);
