@@ -13,8 +13,9 @@ const RUN_OPTIONS = `Run options (as in the n8n node):
   --enrichment MODE     changed (default: details only for new or changed leads) | all | none (list fields only)
   --full-refresh        fetch every lead's details this run
   --dry-run             read everything, write nothing, report what would change
-  --rate N              SprintHub requests per minute for this run (default 80); the account's
-                        rate (sprinthub-sync account rate N) is shared by every process and wins
+  --rate N              SprintHub requests per minute for this run; can only lower the account's
+                        rate (sprinthub-sync account rate N), shared by every process (default:
+                        the account's rate, or 80 while none is set)
   --patience SECONDS    how long to wait out throttling before stopping rate_limited (default 600)
   --concurrency N       detail calls in flight at once (default 4)
   --batch-size N        leads per database write (default 500)

@@ -22,7 +22,7 @@ export interface SprintHubConnection {
 	/**
 	 * This run's requests per minute. The account's budget is shared through the database by every
 	 * process syncing into it; when the account has a rate set there (sync_account_budgets), this can
-	 * only lower it for this process. Default 80.
+	 * only lower it for this process. Not given: the account's rate, or 80 while none is set.
 	 */
 	requestsPerMinute?: number;
 	/**

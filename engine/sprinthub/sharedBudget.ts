@@ -61,7 +61,10 @@ export type BudgetNotice =
 export interface SharedRateBudgetOptions {
 	store: BudgetStore;
 	account: BudgetAccount;
-	/** This run's rate: used as the account's while none is set, and never exceeded by this process. Default 80. */
+	/**
+	 * This run's rate: used as the account's while none is set there (default 80), and, when given, never
+	 * exceeded by this process (it can only lower the account's rate).
+	 */
 	requestsPerMinute?: number;
 	/** Tokens not used within this time of their grant are dropped. Default 1 s. */
 	leaseTtlMs?: number;
@@ -99,7 +102,10 @@ type SharedTicket = BudgetTicket & { epoch?: number | null; fallback?: BudgetTic
 export class SharedRateBudget implements AccountBudget {
 	private readonly store: BudgetStore;
 	private readonly account: BudgetAccount;
+	/** The rate asked for this run; used as the account's while none is set there (default 80). */
 	private readonly runRate: number;
+	/** This run's own ceiling: its rate when one was given, else none (the account's rate rules). */
+	private readonly runCap: number;
 	private readonly leaseTtlMs: number;
 	private readonly leaseSeconds: number;
 	private readonly callTimeoutMs: number;
@@ -142,6 +148,7 @@ export class SharedRateBudget implements AccountBudget {
 		this.store = options.store;
 		this.account = options.account;
 		this.runRate = positive(options.requestsPerMinute, 80, 'requestsPerMinute');
+		this.runCap = options.requestsPerMinute === undefined ? Number.POSITIVE_INFINITY : this.runRate;
 		this.leaseTtlMs = positive(options.leaseTtlMs, 1_000, 'leaseTtlMs');
 		this.leaseSeconds = positive(options.leaseSeconds, 1, 'leaseSeconds');
 		this.callTimeoutMs = positive(options.callTimeoutMs, 5_000, 'callTimeoutMs');
@@ -159,11 +166,11 @@ export class SharedRateBudget implements AccountBudget {
 
 	/** This process's ceiling: the account's current rate, never above this run's own rate. */
 	get configuredRequestsPerMinute(): number {
-		return Math.min(this.configured, this.runRate);
+		return Math.min(this.configured, this.runCap);
 	}
 
 	get currentRequestsPerMinute(): number {
-		return this.fallback ? this.fallback.currentRequestsPerMinute : Math.min(this.current, this.runRate);
+		return this.fallback ? this.fallback.currentRequestsPerMinute : Math.min(this.current, this.runCap);
 	}
 
 	/** True while the database cannot be reached and this process runs on its fallback share. */
@@ -327,7 +334,7 @@ export class SharedRateBudget implements AccountBudget {
 				continue;
 			}
 			// This run's own rate, when lower than the account's, spaces this process's calls.
-			const readyAt = Math.max(this.pausedUntil, this.runRate < this.configured ? this.localNextAt : 0);
+			const readyAt = Math.max(this.pausedUntil, this.runCap < this.configured ? this.localNextAt : 0);
 			if (readyAt > now) {
 				this.startTimer(readyAt);
 				return;
@@ -342,7 +349,7 @@ export class SharedRateBudget implements AccountBudget {
 			this.recentGrants.push(now);
 			// Ask for the next lease while this one is being used, so calls do not wait on the database.
 			if (this.stash.count <= this.lastWant / 2 && this.nextTakeAt <= now) this.take();
-			this.localNextAt = Math.max(now, this.localNextAt) + 60_000 / this.runRate;
+			if (Number.isFinite(this.runCap)) this.localNextAt = Math.max(now, this.localNextAt) + 60_000 / this.runCap;
 			this.queue.shift();
 			this.detach(head);
 			const waitedMs = now - head.enqueuedAt;

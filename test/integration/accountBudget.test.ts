@@ -87,14 +87,19 @@ describe('the shared budget RPC', () => {
 		await store.setAccountRate(account, 120);
 		const fast = new SharedRateBudget({ store, account, requestsPerMinute: 60_000 });
 		const slow = new SharedRateBudget({ store, account, requestsPerMinute: 30 });
+		const unsaid = new SharedRateBudget({ store, account });
 		try {
 			await fast.acquire();
 			await slow.acquire();
+			await unsaid.acquire();
 			expect(fast.configuredRequestsPerMinute).toBe(120);
 			expect(slow.configuredRequestsPerMinute).toBe(30);
+			// A run that names no rate takes the account's, not the default 80.
+			expect(unsaid.configuredRequestsPerMinute).toBe(120);
 		} finally {
 			fast.close();
 			slow.close();
+			unsaid.close();
 		}
 	}, 30_000);
 
