@@ -17,7 +17,7 @@ import type {
 	SegmentControl,
 	SegmentHealth,
 } from './types';
-import type { BudgetAccount, BudgetAnswer } from '../sprinthub/sharedBudget';
+import type { BudgetAccount, BudgetAnswer } from '../sprinthub/budgetStore';
 import type { AccountBudgetRow } from './types';
 import type { AlertStateChange, AlertStateInput, LeadUpsertResult, UpsertLeadsOptions } from './types';
 
