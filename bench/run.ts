@@ -6,10 +6,12 @@
  *   sync     API efficiency and wall time vs the budget bound (benchmarks 2 and 3; alias: calls, wall)
  *   rss      peak RSS of a sync process for segments of 10k to 200k leads (benchmark 4)
  *   compare  original approach vs n8n-style workflow vs this engine (benchmark 5)
+ *   account  1, 2, 4 and 8 CLI processes sharing one account budget (benchmark 6)
  *
  * Set DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to use a running PostgreSQL;
  * without it an embedded PostgreSQL is started for each benchmark.
  */
+import { benchAccountBudget } from './accountBudget';
 import { benchCompare } from './compare';
 import { benchDatabase } from './db';
 import { benchRss } from './rss';
@@ -21,6 +23,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
 	sync: benchSync,
 	rss: benchRss,
 	compare: benchCompare,
+	account: benchAccountBudget,
 };
 const ALIASES: Record<string, string> = { calls: 'sync', wall: 'sync', efficiency: 'sync', memory: 'rss' };
 

@@ -13,7 +13,9 @@ const RUN_OPTIONS = `Run options (as in the n8n node):
   --enrichment MODE     changed (default: details only for new or changed leads) | all | none (list fields only)
   --full-refresh        fetch every lead's details this run
   --dry-run             read everything, write nothing, report what would change
-  --rate N              SprintHub requests per minute for this account (default 80)
+  --rate N              SprintHub requests per minute for this run; can only lower the account's
+                        rate (sprinthub-sync account rate N), shared by every process (default:
+                        the account's rate, or 80 while none is set)
   --patience SECONDS    how long to wait out throttling before stopping rate_limited (default 600)
   --db-patience SECONDS how long each database call retries the database's bad minutes (default 120)
   --concurrency N       detail calls in flight at once (default 4)
@@ -41,6 +43,8 @@ Commands:
   segments reschedule <id> <schedule> change a schedule ('0 6 * * *' or '6 hours')
   leads get <leadId>                 one lead as SprintHub returns it (every field)
   prune                              delete run logs, resolved quarantine and left memberships past retention
+  account show                       the account's shared rate budget (every process together)
+  account rate <N|unset>             set the account's requests per minute (runs can only go lower)
 
 Run "sprinthub-sync <command> --help" for a command's options.
 
@@ -101,6 +105,17 @@ run logs (sync_segments_logs, default 90 days), resolved quarantine rows (defaul
 memberships of leads that left a segment (kept unless left_membership_retention_days is set).
 Never touches a running run's rows or a segment's latest run. Sync Due does this at most once a day;
 this command does it now. Needs only the Supabase settings.
+
+${CONNECTION}`,
+
+	account: `Usage: sprinthub-sync account show [--json]
+       sprinthub-sync account rate <requests per minute | unset> [--json]
+
+Every process syncing into this database (n8n main, queue-mode workers, this command line) takes its
+SprintHub calls from one budget per account, kept in the table sync_account_budgets. "account rate"
+sets the account's requests per minute; a run's --rate or the node's Requests Per Minute can only
+lower it. Unset, each run uses its own rate (default 80). The same from SQL:
+  update sync_account_budgets set requests_per_minute = 540 where instance = 'acme';
 
 ${CONNECTION}`,
 

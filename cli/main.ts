@@ -78,11 +78,14 @@ const ACCEPTS: Record<string, OptionName[]> = {
 	'segments reschedule': [...CONNECTION_OPTIONS, 'timezone'],
 	'leads get': CONNECTION_OPTIONS,
 	prune: CONNECTION_OPTIONS,
+	'account show': CONNECTION_OPTIONS,
+	'account rate': CONNECTION_OPTIONS,
 };
 
 const GROUPS: Record<string, string[]> = {
 	segments: ['list', 'add', 'pause', 'resume', 'reschedule'],
 	leads: ['get'],
+	account: ['show', 'rate'],
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -2,11 +2,11 @@
  * How a run shows its progress: a live bar per segment on a terminal (pages, leads, detail calls,
  * throttling waits with their countdown), plain timestamped lines otherwise (cron, CI, pipes).
  */
-import type { SyncProgressEvent } from '../engine';
+import type { EngineProgressEvent } from '../engine';
 import { formatDuration, formatNumber, type Output } from './output';
 
 export interface ProgressReporter {
-	onProgress(event: SyncProgressEvent): void;
+	onProgress(event: EngineProgressEvent): void;
 	/** Stops redrawing and leaves the cursor on a fresh line. */
 	stop(): void;
 }
@@ -35,7 +35,7 @@ function newState(segmentId: number): SegmentState {
 	return { segmentId, page: 0, pages: 0, seen: 0, processed: 0, pageStart: 0, pageLeads: 0, total: -1, details: 0, lastDetailsDone: 0, written: 0, throttledUntil: 0, rate: null, walk: 1, note: '' };
 }
 
-function track(states: Map<number, SegmentState>, event: SyncProgressEvent): SegmentState {
+function track(states: Map<number, SegmentState>, event: EngineProgressEvent): SegmentState {
 	let state = states.get(event.segmentId);
 	if (!state) {
 		state = newState(event.segmentId);
@@ -84,9 +84,16 @@ function track(states: Map<number, SegmentState>, event: SyncProgressEvent): Seg
 /** One line per event, prefixed with the time and the segment (what a log file or cron mail shows). */
 export class LineReporter implements ProgressReporter {
 	private readonly states = new Map<number, SegmentState>();
+	private lastBudgetMessage = '';
 	constructor(private readonly output: Output) {}
 
-	onProgress(event: SyncProgressEvent): void {
+	onProgress(event: EngineProgressEvent): void {
+		if (event.type === 'budget') {
+			// The budget is the account's: said once, not once per segment.
+			if (event.message !== this.lastBudgetMessage) this.output.info(`${new Date().toISOString()} ${event.message}`);
+			this.lastBudgetMessage = event.message;
+			return;
+		}
 		const state = track(this.states, event);
 		const say = (text: string) => this.output.info(`${new Date().toISOString()} segment ${event.segmentId}: ${text}`);
 		switch (event.type) {
@@ -129,14 +136,20 @@ export class BarReporter implements ProgressReporter {
 	private drawnLines = 0;
 	private readonly timer: NodeJS.Timeout;
 	private stopped = false;
+	private lastBudgetMessage = '';
 
 	constructor(private readonly output: Output) {
 		this.timer = setInterval(() => this.draw(), 200);
 		this.timer.unref();
 	}
 
-	onProgress(event: SyncProgressEvent): void {
+	onProgress(event: EngineProgressEvent): void {
 		if (this.stopped) return;
+		if (event.type === 'budget') {
+			if (event.message !== this.lastBudgetMessage) this.pending.push(`  ${event.message}`);
+			this.lastBudgetMessage = event.message;
+			return;
+		}
 		const state = track(this.states, event);
 		if (!this.active.includes(event.segmentId) && event.type !== 'finished') this.active.push(event.segmentId);
 		if (event.type === 'retry') this.pending.push(`  segment ${event.segmentId}: retry ${event.attempt}: ${event.message}`);

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createUndiciFetch, type UndiciFetch } from './http/undiciFetch';
-import { SprintHubClient, type SprintHubAuthMode, type SprintHubEvent } from './sprinthub';
+import { SharedRateBudget, SprintHubClient, accountKey, normalizeBaseUrl, normalizeInstance, type BudgetNotice, type SprintHubAuthMode, type SprintHubEvent } from './sprinthub';
 import { SyncStore, type ClaimRow } from './store';
 import { mapWithConcurrency } from './sync/concurrency';
 import { DatabaseCalls, fromStoreError } from './sync/databaseCalls';
@@ -20,8 +20,18 @@ export interface SprintHubConnection {
 	instance: string;
 	token: string;
 	authMode?: SprintHubAuthMode;
-	/** The account's budget (shared by every call and segment in this process). Default 80. */
+	/**
+	 * This run's requests per minute. The account's budget is shared through the database by every
+	 * process syncing into it; when the account has a rate set there (sync_account_budgets), this can
+	 * only lower it for this process. Not given: the account's rate, or 80 while none is set.
+	 */
 	requestsPerMinute?: number;
+	/**
+	 * The account-wide budget in the database (default on). `false` keeps the budget in this process
+	 * only (as before the shared budget existed). `fallbackShare`: the share of the account's rate this
+	 * process uses alone while the database cannot be reached (default 0.25).
+	 */
+	sharedBudget?: boolean | { fallbackShare?: number; retryDatabaseMs?: number; callTimeoutMs?: number; leaseTtlMs?: number };
 	/** How long a run waits out throttling before it checkpoints and ends rate_limited. Default 10 min. */
 	patienceMs?: number;
 	/** Network deadlines of every SprintHub call (defaults: connect 10 s, headers 30 s, body 60 s, whole call 120 s). */
@@ -47,9 +57,21 @@ export interface SyncEngineOptions {
 	worker?: string;
 }
 
-export type SyncRunOptions = Omit<SegmentSyncOptions, 'segmentId' | 'worker' | 'claimed' | 'clientStats'> & {
+/** The shared budget changed mode: the database cannot be reached (fallback), or answers again. */
+export interface BudgetProgressEvent {
+	type: 'budget';
+	segmentId: number;
+	mode: BudgetNotice['mode'];
+	requestsPerMinute: number;
+	message: string;
+}
+
+export type EngineProgressEvent = SyncProgressEvent | BudgetProgressEvent;
+
+export type SyncRunOptions = Omit<SegmentSyncOptions, 'segmentId' | 'worker' | 'claimed' | 'clientStats' | 'onProgress'> & {
 	/** Segments synced at once (they share the account's rate budget). Default 2. */
 	parallel?: number;
+	onProgress?: (event: EngineProgressEvent) => void;
 };
 
 export class SyncEngine {
@@ -57,6 +79,9 @@ export class SyncEngine {
 	readonly worker: string;
 	private readonly options: SyncEngineOptions;
 	private readonly http: UndiciFetch;
+	private budget?: SharedRateBudget;
+	/** The runs going on now, told when the shared budget changes mode. */
+	private readonly listeners = new Set<(notice: BudgetNotice) => void>();
 
 	constructor(options: SyncEngineOptions) {
 		this.options = options;
@@ -70,10 +95,39 @@ export class SyncEngine {
 		});
 	}
 
+	/**
+	 * The account's budget shared through the database, made on first use; undefined when the engine
+	 * was told to keep its budget in the process.
+	 */
+	sharedBudget(): SharedRateBudget | undefined {
+		const s = this.options.sprinthub;
+		if (s.sharedBudget === false) return undefined;
+		if (!this.budget) {
+			const settings = typeof s.sharedBudget === 'object' ? s.sharedBudget : {};
+			this.budget = new SharedRateBudget({
+				store: this.store,
+				account: budgetAccount(s.baseUrl, s.instance),
+				requestsPerMinute: s.requestsPerMinute,
+				patienceMs: s.patienceMs,
+				throttleBackoffBaseMs: s.throttle?.backoffBaseMs,
+				throttleBackoffMaxMs: s.throttle?.backoffMaxMs,
+				fallbackShare: settings.fallbackShare,
+				retryDatabaseMs: settings.retryDatabaseMs,
+				callTimeoutMs: settings.callTimeoutMs,
+				leaseTtlMs: settings.leaseTtlMs,
+				onNotice: (notice) => {
+					for (const listener of this.listeners) listener(notice);
+				},
+			});
+		}
+		return this.budget;
+	}
+
 	/** A SprintHub client; cheap, one per run, sharing the account's pool and budget. */
 	sprintHub(onEvent?: (event: SprintHubEvent) => void): SprintHubClient {
 		const s = this.options.sprinthub;
 		return new SprintHubClient({
+			budget: this.sharedBudget(),
 			baseUrl: s.baseUrl,
 			instance: s.instance,
 			token: s.token,
@@ -151,6 +205,24 @@ export class SyncEngine {
 			if (event.type === 'throttled') progress({ type: 'throttled', segmentId, waitMs: event.waitMs, requestsPerMinute: event.requestsPerMinute });
 			else if (event.type === 'retry') progress({ type: 'retry', segmentId, attempt: event.attempt, message: event.message });
 		});
+		const listener = (notice: BudgetNotice) => progress?.({ type: 'budget', segmentId, ...notice });
+		this.listeners.add(listener);
+		if (this.budget?.fallingBack) listener({ mode: 'fallback', requestsPerMinute: this.budget.currentRequestsPerMinute, message: 'The shared SprintHub budget in the database cannot be reached; this process goes on alone at a conservative share.' });
+		try {
+			return await this.runSegment(segmentId, options, detailShare, client, claimed);
+		} finally {
+			this.listeners.delete(listener);
+		}
+	}
+
+	private runSegment(
+		segmentId: number,
+		options: SyncRunOptions,
+		detailShare: DetailShare,
+		client: SprintHubClient,
+		claimed?: Parameters<typeof syncSegment>[1]['claimed'],
+	): Promise<SegmentSyncResult> {
+		const progress = options.onProgress;
 		return syncSegment(
 			// Segments synced together share detail calls for leads they have in common.
 			{ source: client, store: this.store, detailShare },
@@ -167,8 +239,14 @@ export class SyncEngine {
 
 	/** Closes this engine's database sockets (the SprintHub pools are per process: closeSprintHubAccounts). */
 	async close(): Promise<void> {
+		this.budget?.close();
 		await this.http.close();
 	}
+}
+
+/** The account as the shared budget names it: base URL and instance, never the token. */
+export function budgetAccount(baseUrl: string, instance: string): { key: string; baseUrl: string; instance: string } {
+	return { key: accountKey(baseUrl, instance), baseUrl: normalizeBaseUrl(baseUrl).display, instance: normalizeInstance(instance) };
 }
 
 /** Users paste the project URL with or without scheme, sometimes with /rest/v1 or a trailing slash. */

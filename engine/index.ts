@@ -1,6 +1,6 @@
 /** The sync engine: plain TypeScript that the node, the command line and the tests all drive. */
-export { SyncEngine } from './engine';
-export type { SprintHubConnection, SupabaseConnection, SyncEngineOptions, SyncRunOptions } from './engine';
+export { SyncEngine, budgetAccount } from './engine';
+export type { SprintHubConnection, SupabaseConnection, SyncEngineOptions, SyncRunOptions, EngineProgressEvent, BudgetProgressEvent } from './engine';
 export { syncSegment } from './sync/syncSegment';
 export { changeMarkerOf, MARKER_PROJECTION, LIST_PROJECTION } from './sync/projections';
 export { fromStoreError } from './sync/databaseCalls';
@@ -22,4 +22,5 @@ export type {
 	QuarantinedLead,
 	SegmentStatus,
 	SegmentHealthState,
+	AccountBudgetRow,
 } from './store';

@@ -4,6 +4,7 @@
  * This file only routes a command name to its file.
  */
 import { UsageError } from '../errors';
+import { setAccountRate, showAccountBudget } from './account/budget';
 import type { CommandContext } from './context';
 import { getLead } from './leads/get';
 import { addSegments } from './segments/add';
@@ -37,6 +38,10 @@ export async function runCommand(command: string, context: CommandContext): Prom
 			return getLead(context);
 		case 'prune':
 			return prune(context);
+		case 'account show':
+			return showAccountBudget(context);
+		case 'account rate':
+			return setAccountRate(context);
 		default:
 			throw new UsageError(`Unknown command "${command}".`);
 	}

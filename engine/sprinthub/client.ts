@@ -7,7 +7,8 @@ import { SyncError, cancelledError, isSyncError } from '../errors';
 import { redactSecrets } from '../redaction';
 import { accountKey, accountPool, normalizeBaseUrl, normalizeInstance, normalizeToken, type NormalizedBaseUrl } from './account';
 import { type Clock, systemClock } from './clock';
-import { type BudgetTicket, type RateBudget, type RateBudgetStats, rateBudgets } from './rateBudget';
+import type { AccountBudget } from './accountBudget';
+import { type BudgetTicket, type RateBudgetStats, rateBudgets } from './rateBudget';
 import { type RequestSpec, SprintHubRequester } from './requester';
 import {
 	type CallContext,
@@ -40,7 +41,7 @@ export class SprintHubClient {
 	readonly instance: string;
 	/** The account this client belongs to (base URL + instance); budgets and pools are shared by key. */
 	readonly accountKey: string;
-	readonly budget: RateBudget;
+	readonly budget: AccountBudget;
 
 	// ES private field: invisible to util.inspect, JSON.stringify and n8n's execution records.
 	readonly #secrets: readonly string[];

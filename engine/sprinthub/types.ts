@@ -1,7 +1,8 @@
 /** Public types of the SprintHub client. */
 import type { SyncError, SyncErrorClass } from '../errors';
 import type { Clock } from './clock';
-import type { RateBudget, RateBudgetOptions, RateBudgetStats } from './rateBudget';
+import type { AccountBudget } from './accountBudget';
+import type { RateBudgetOptions, RateBudgetStats } from './rateBudget';
 
 /**
  * How the token travels. Production callers send the query parameter and the header together;
@@ -22,8 +23,8 @@ export interface SprintHubClientOptions {
 	requestsPerMinute?: number;
 	/** Other budget settings, used when this client creates the account's budget. */
 	budgetOptions?: Omit<RateBudgetOptions, 'clock' | 'random' | 'requestsPerMinute'>;
-	/** Use this budget instead of the process registry's one for the account (tests). */
-	budget?: RateBudget;
+	/** Use this budget instead of the process registry's one for the account (the shared budget, tests). */
+	budget?: AccountBudget;
 	/** How long this client's calls tolerate throttling before rejecting with patienceExhausted. */
 	patienceMs?: number;
 

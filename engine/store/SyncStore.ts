@@ -17,7 +17,8 @@ import type {
 	SegmentControl,
 	SegmentHealth,
 } from './types';
-import type { AlertStateChange, AlertStateInput, LeadUpsertResult, PruneResult, UpsertLeadsOptions } from './types';
+import type { BudgetAccount, BudgetAnswer } from '../sprinthub/budgetStore';
+import type { AccountBudgetRow, AlertStateChange, AlertStateInput, LeadUpsertResult, PruneResult, UpsertLeadsOptions } from './types';
 
 export interface ConnectOptions {
 	/** Project URL (https://<ref>.supabase.co). */
@@ -264,10 +265,73 @@ export class SyncStore {
 		return this.rpc<AlertStateChange[]>('sync_record_alerts', { p_states: states, p_channel: channel });
 	}
 
-	private async rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+	/** Takes up to `want` tokens of the account's shared SprintHub budget (sync_budget_take). */
+	async takeBudget(
+		account: BudgetAccount,
+		request: { want: number; requestsPerMinute: number; successes: number; epoch: number | null },
+		signal?: AbortSignal,
+	): Promise<BudgetAnswer> {
+		const raw = await this.rpc<RawBudgetAnswer>(
+			'sync_budget_take',
+			{
+				p_account_key: account.key,
+				p_base_url: account.baseUrl,
+				p_instance: account.instance,
+				p_want: request.want,
+				p_rate: request.requestsPerMinute,
+				p_successes: request.successes,
+				p_epoch: request.epoch,
+			},
+			signal,
+		);
+		return budgetAnswer(raw);
+	}
+
+	/** Reports a throttled SprintHub call to the account's shared budget (sync_budget_throttle). */
+	async reportBudgetThrottle(
+		account: BudgetAccount,
+		request: { epoch: number | null; retryAfterMs?: number; requestsPerMinute: number; backoffBaseMs: number; backoffMaxMs: number },
+		signal?: AbortSignal,
+	): Promise<BudgetAnswer> {
+		const raw = await this.rpc<RawBudgetAnswer>(
+			'sync_budget_throttle',
+			{
+				p_account_key: account.key,
+				p_base_url: account.baseUrl,
+				p_instance: account.instance,
+				p_epoch: request.epoch,
+				p_retry_after_ms: request.retryAfterMs ?? null,
+				p_rate: request.requestsPerMinute,
+				p_backoff_base_ms: Math.round(request.backoffBaseMs),
+				p_backoff_max_ms: Math.round(request.backoffMaxMs),
+			},
+			signal,
+		);
+		return budgetAnswer(raw);
+	}
+
+	/** Sets the account's requests per minute (null unsets it: each run then uses its own rate). */
+	async setAccountRate(account: BudgetAccount, requestsPerMinute: number | null): Promise<AccountBudgetRow> {
+		return this.rpc<AccountBudgetRow>('sync_set_account_rate', {
+			p_account_key: account.key,
+			p_base_url: account.baseUrl,
+			p_instance: account.instance,
+			p_requests_per_minute: requestsPerMinute,
+		});
+	}
+
+	/** The accounts' shared budgets (all, or one). */
+	async accountBudgets(accountKey?: string): Promise<AccountBudgetRow[]> {
+		let query = this.client.from('sync_account_budgets').select('*').order('account_key');
+		if (accountKey) query = query.eq('account_key', accountKey);
+		return this.read<AccountBudgetRow[]>('sync_account_budgets', query);
+	}
+
+	private async rpc<T>(fn: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
 		let response: RpcResponse;
 		try {
-			response = (await this.client.rpc(fn, args)) as RpcResponse;
+			const call = this.client.rpc(fn, args);
+			response = (await (signal ? call.abortSignal(signal) : call)) as RpcResponse;
 		} catch (error) {
 			throw toStoreError(fn, { message: (error as Error).message }, 0, this.secrets);
 		}
@@ -285,6 +349,33 @@ export class SyncStore {
 		if (response.error) throw toStoreError(operation, response.error, response.status, this.secrets);
 		return response.data as T;
 	}
+}
+
+interface RawBudgetAnswer {
+	granted: number;
+	wait_ms: number;
+	epoch: number | string;
+	account_per_minute: number | string | null;
+	configured_per_minute: number | string;
+	current_per_minute: number | string;
+	paused_until: string | null;
+	episode_started_at: string | null;
+	now: string;
+}
+
+function budgetAnswer(raw: RawBudgetAnswer): BudgetAnswer {
+	const time = (value: string | null) => (value === null ? null : Date.parse(value));
+	return {
+		granted: Number(raw.granted),
+		waitMs: Number(raw.wait_ms),
+		epoch: Number(raw.epoch),
+		accountPerMinute: raw.account_per_minute === null ? null : Number(raw.account_per_minute),
+		configuredPerMinute: Number(raw.configured_per_minute),
+		currentPerMinute: Number(raw.current_per_minute),
+		pausedUntil: time(raw.paused_until),
+		episodeStartedAt: time(raw.episode_started_at),
+		now: Date.parse(raw.now),
+	};
 }
 
 export { StoreError };

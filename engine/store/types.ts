@@ -321,3 +321,23 @@ export interface RetentionSettings {
 export type PruneResult =
 	| { pruned: true; logs: number; quarantine: number; memberships: number; pruned_at: Timestamp; settings: RetentionSettings }
 	| { pruned: false; reason: string; last_pruned_at?: Timestamp };
+/** A row of sync_account_budgets: one SprintHub account's shared rate budget. */
+export interface AccountBudgetRow {
+	account_key: string;
+	base_url: string;
+	instance: string;
+	/** The account's requests per minute; null when not set (each run uses its own rate). */
+	requests_per_minute: number | null;
+	/** The adaptive rate after throttles. */
+	current_per_minute: number | null;
+	tokens: number;
+	refilled_at: string;
+	paused_until: string | null;
+	episode_started_at: string | null;
+	consecutive_throttles: number;
+	epoch: number;
+	granted_total: number;
+	throttled_total: number;
+	rate_decreases_total: number;
+	updated_at: string;
+}

@@ -52,7 +52,7 @@ export const requestsPerMinuteOption: INodeProperties = {
 	typeOptions: { minValue: 1 },
 	default: 80,
 	description:
-		'SprintHub calls per minute for this account, shared by every segment synced by this n8n process. SprintHub allows about 100; the budget slows down by itself when SprintHub throttles.',
+		"SprintHub calls per minute for this run. Every process syncing into the same database (n8n main, queue-mode workers, the command line) shares one budget per account; when the account's rate is set (Account → Set Rate), this can only lower it. SprintHub allows about 100; the budget slows down by itself when SprintHub throttles.",
 };
 
 export const patienceOption: INodeProperties = {

@@ -2,6 +2,7 @@ type SprintHubSegmentSyncMap = {
 	segment: 'add' | 'getLeads' | 'getMany' | 'pause' | 'reschedule' | 'resume' | 'runNow' | 'sync' | 'syncDue';
 	lead: 'get' | 'upsert';
 	syncHealth: 'check';
+	account: 'setRate';
 };
 
 export type SprintHubSegmentSyncType = {

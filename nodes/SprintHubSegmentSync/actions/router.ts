@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { ExecutionSecrets } from '../helpers/secrets';
 import { EngineProvider } from '../transport';
+import * as account from './account/Account.resource';
 import * as lead from './lead/Lead.resource';
 import type { SprintHubSegmentSyncType } from './node.type';
 import * as segment from './segment/Segment.resource';
@@ -25,6 +26,7 @@ const operations: { [R in SprintHubSegmentSyncType['resource']]: Record<string, 
 	},
 	lead: { get: lead.get, upsert: lead.upsert },
 	syncHealth: { check: syncHealth.check },
+	account: { setRate: account.setRate },
 };
 
 /**

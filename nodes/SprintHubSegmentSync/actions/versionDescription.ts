@@ -1,5 +1,6 @@
 /* eslint-disable n8n-nodes-base/node-filename-against-convention -- n8n's router pattern (Postgres v2) keeps the description in actions/versionDescription.ts */
 import { NodeConnectionTypes, type INodeTypeDescription } from 'n8n-workflow';
+import * as account from './account/Account.resource';
 import * as lead from './lead/Lead.resource';
 import * as segment from './segment/Segment.resource';
 import * as syncHealth from './syncHealth/SyncHealth.resource';
@@ -8,7 +9,7 @@ import * as syncHealth from './syncHealth/SyncHealth.resource';
  * Operations that use the database (the others read SprintHub only). Operation values are unique
  * across resources, so `operation` alone decides.
  */
-const DATABASE_OPERATIONS = ['add', 'check', 'pause', 'reschedule', 'resume', 'runNow', 'sync', 'syncDue', 'upsert'];
+const DATABASE_OPERATIONS = ['add', 'check', 'setRate', 'pause', 'reschedule', 'resume', 'runNow', 'sync', 'syncDue', 'upsert'];
 
 export const versionDescription: INodeTypeDescription = {
 	displayName: 'SprintHub Segment Sync',
@@ -38,6 +39,7 @@ export const versionDescription: INodeTypeDescription = {
 			type: 'options',
 			noDataExpression: true,
 			options: [
+				{ name: 'Account', value: 'account' },
 				{ name: 'Lead', value: 'lead' },
 				{ name: 'Segment', value: 'segment' },
 				{ name: 'Sync Health', value: 'syncHealth' },
@@ -47,5 +49,6 @@ export const versionDescription: INodeTypeDescription = {
 		...segment.description,
 		...lead.description,
 		...syncHealth.description,
+		...account.description,
 	],
 };

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import type { EnrichmentMode, SegmentSyncResult, SyncProgressEvent, SyncRunOptions } from '../../../engine';
+import type { EngineProgressEvent, EnrichmentMode, SegmentSyncResult, SyncRunOptions } from '../../../engine';
 import { parameterError } from './errors';
 import type { EngineSettings, SyncOptionsParameter } from './interfaces';
 import type { ExecutionSecrets } from './secrets';
@@ -124,7 +124,7 @@ export function summaryOf(result: SegmentSyncResult, secrets: ExecutionSecrets):
  * Progress lines for n8n's log and, in manual runs, for the browser console of the editor.
  * Pages are reported at most every few seconds so that big segments do not flood either.
  */
-export function progressReporter(this: IExecuteFunctions, secrets: ExecutionSecrets): (event: SyncProgressEvent) => void {
+export function progressReporter(this: IExecuteFunctions, secrets: ExecutionSecrets): (event: EngineProgressEvent) => void {
 	const manual = this.getMode() === 'manual' && typeof this.sendMessageToUI === 'function';
 	const lastPageLine = new Map<number, number>();
 	const say = (level: 'info' | 'debug' | 'warn', text: string, toUi: boolean) => {
@@ -151,6 +151,9 @@ export function progressReporter(this: IExecuteFunctions, secrets: ExecutionSecr
 			}
 			case 'throttled':
 				say('warn', `segment ${event.segmentId}: SprintHub is throttling; waiting ${Math.round(event.waitMs / 1000)} s, now ${event.requestsPerMinute} requests/min`, true);
+				break;
+			case 'budget':
+				say(event.mode === 'fallback' ? 'warn' : 'info', `segment ${event.segmentId}: ${event.message}`, true);
 				break;
 			case 'retry':
 				say('debug', `segment ${event.segmentId}: retry ${event.attempt} after: ${event.message}`, false);

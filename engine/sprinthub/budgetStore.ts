@@ -1,0 +1,43 @@
+/**
+ * What the shared SprintHub budget needs from the database (the RPCs of
+ * supabase/migrations/20261201000300_sync_account_budget.sql), and what it tells the run.
+ */
+
+/** The account as the database knows it: never the token. */
+export interface BudgetAccount {
+	key: string;
+	baseUrl: string;
+	instance: string;
+}
+
+/** What the database answered (times in the database's clock, epoch ms). */
+export interface BudgetAnswer {
+	granted: number;
+	waitMs: number;
+	epoch: number;
+	/** The rate set for the account (SQL, node, CLI), or null when none is set. */
+	accountPerMinute: number | null;
+	configuredPerMinute: number;
+	currentPerMinute: number;
+	pausedUntil: number | null;
+	episodeStartedAt: number | null;
+	now: number;
+}
+
+/** The RPCs of supabase/migrations/20261201000300_sync_account_budget.sql. */
+export interface BudgetStore {
+	takeBudget(
+		account: BudgetAccount,
+		request: { want: number; requestsPerMinute: number; successes: number; epoch: number | null },
+		signal?: AbortSignal,
+	): Promise<BudgetAnswer>;
+	reportBudgetThrottle(
+		account: BudgetAccount,
+		request: { epoch: number | null; retryAfterMs?: number; requestsPerMinute: number; backoffBaseMs: number; backoffMaxMs: number },
+		signal?: AbortSignal,
+	): Promise<BudgetAnswer>;
+}
+
+export type BudgetNotice =
+	| { mode: 'fallback'; requestsPerMinute: number; message: string }
+	| { mode: 'shared'; requestsPerMinute: number; message: string };

@@ -1,0 +1,489 @@
+/**
+ * One SprintHub rate budget per account for every process that syncs into the same database (n8n
+ * main, queue-mode workers, the command line): a token bucket row in the database, taken through an
+ * RPC a few tokens at a time (a lease), so the database is not called once per SprintHub call.
+ *
+ * - Leases: a token is spent when the database grants it. Unused tokens expire after `leaseTtlMs`, so
+ *   tokens granted long ago cannot all go out at once; a process that dies holding tokens only wastes
+ *   them (the account goes slower for an instant, never faster).
+ * - Throttles are shared: a 401 "too many requests" or 429 pauses this process at once and is reported
+ *   to the database, which pauses every process and halves the account's rate; successes reported with
+ *   later takes bring it back (the adaptive behaviour of `RateBudget`, account-wide).
+ * - Per-run cap: `requestsPerMinute` is this run's own rate; it can only lower the account's.
+ * - Database unreachable (or a call slower than `callTimeoutMs`): this process falls back to a local
+ *   `RateBudget` at a conservative share of the account's rate, says so through `onNotice`, and tries
+ *   the database again every `retryDatabaseMs`. A run is never blocked on the database.
+ */
+import { SyncError, cancelledError } from '../errors';
+import type { AccountBudget } from './accountBudget';
+import { type Clock, systemClock } from './clock';
+import type { BudgetAccount, BudgetAnswer, BudgetNotice, BudgetStore } from './budgetStore';
+import { type AcquireOptions, type BudgetTicket, RateBudget, type RateBudgetStats } from './rateBudget';
+
+export type { BudgetAccount, BudgetAnswer, BudgetNotice, BudgetStore } from './budgetStore';
+
+export interface SharedRateBudgetOptions {
+	store: BudgetStore;
+	account: BudgetAccount;
+	/**
+	 * This run's rate: used as the account's while none is set there (default 80), and, when given, never
+	 * exceeded by this process (it can only lower the account's rate).
+	 */
+	requestsPerMinute?: number;
+	/** Tokens not used within this time of their grant are dropped. Default 1 s. */
+	leaseTtlMs?: number;
+	/** At most this share of a second's tokens per take. Default 1 (a second's worth). */
+	leaseSeconds?: number;
+	/** A database call slower than this counts as unreachable. Default 5 s. */
+	callTimeoutMs?: number;
+	/** While the database is unreachable, this process uses this share of the account's rate. Default 0.25. */
+	fallbackShare?: number;
+	/** How often the database is tried again while falling back. Default 30 s. */
+	retryDatabaseMs?: number;
+	/** Backoff after a throttle without Retry-After (the database applies it). Defaults 5 s and 120 s. */
+	throttleBackoffBaseMs?: number;
+	throttleBackoffMaxMs?: number;
+	/** How long throttling may last before waiters give up. Default 10 minutes. */
+	patienceMs?: number;
+	/** Shortest wait before asking the database again after it granted nothing. Default 20 ms. */
+	minPollMs?: number;
+	clock?: Clock;
+	onNotice?: (notice: BudgetNotice) => void;
+}
+
+interface Waiter {
+	enqueuedAt: number;
+	patienceMs: number;
+	patienceFrom: number;
+	resolve: (ticket: BudgetTicket) => void;
+	reject: (error: SyncError) => void;
+	signal?: AbortSignal;
+	onAbort?: () => void;
+}
+
+type SharedTicket = BudgetTicket & { epoch?: number | null; fallback?: BudgetTicket };
+
+export class SharedRateBudget implements AccountBudget {
+	private readonly store: BudgetStore;
+	private readonly account: BudgetAccount;
+	/** The rate asked for this run; used as the account's while none is set there (default 80). */
+	private readonly runRate: number;
+	/** This run's own ceiling: its rate when one was given, else none (the account's rate rules). */
+	private readonly runCap: number;
+	private readonly leaseTtlMs: number;
+	private readonly leaseSeconds: number;
+	private readonly callTimeoutMs: number;
+	private readonly fallbackShare: number;
+	private readonly retryDatabaseMs: number;
+	private readonly backoffBaseMs: number;
+	private readonly backoffMaxMs: number;
+	private readonly patienceMs: number;
+	private readonly minPollMs: number;
+	private readonly clock: Clock;
+	private readonly onNotice?: (notice: BudgetNotice) => void;
+
+	private configured: number;
+	private current: number;
+	private epoch: number | null = null;
+	private stash = { count: 0, expiresAt: 0 };
+	private pausedUntil = 0;
+	private episodeStart: number | null = null;
+	private nextTakeAt = 0;
+	private localNextAt = 0;
+	private successes = 0;
+	private taking = false;
+	/** Grant times of the last second: how fast this process uses tokens. */
+	private recentGrants: number[] = [];
+	private lastWant = 1;
+	/** The epoch this process already slowed down for (before the database answered). */
+	private reactedEpoch: number | null | undefined = undefined;
+	private closed = false;
+	private queue: Waiter[] = [];
+	private timer: AbortController | null = null;
+	private timerAt = 0;
+	private readonly inFlight = new Set<AbortController>();
+	/** Set while the database cannot be reached. */
+	private fallback: RateBudget | null = null;
+	private fallbackSince = 0;
+	private nextSeq = 1;
+	private readonly counters = { granted: 0, throttled: 0, rateDecreases: 0, waitMs: 0, pausedMs: 0, patienceExhausted: 0, takes: 0, fallbacks: 0 };
+
+	constructor(options: SharedRateBudgetOptions) {
+		this.store = options.store;
+		this.account = options.account;
+		this.runRate = positive(options.requestsPerMinute, 80, 'requestsPerMinute');
+		this.runCap = options.requestsPerMinute === undefined ? Number.POSITIVE_INFINITY : this.runRate;
+		this.leaseTtlMs = positive(options.leaseTtlMs, 1_000, 'leaseTtlMs');
+		this.leaseSeconds = positive(options.leaseSeconds, 1, 'leaseSeconds');
+		this.callTimeoutMs = positive(options.callTimeoutMs, 5_000, 'callTimeoutMs');
+		this.fallbackShare = positive(options.fallbackShare, 0.25, 'fallbackShare');
+		this.retryDatabaseMs = positive(options.retryDatabaseMs, 30_000, 'retryDatabaseMs');
+		this.backoffBaseMs = positive(options.throttleBackoffBaseMs, 5_000, 'throttleBackoffBaseMs');
+		this.backoffMaxMs = positive(options.throttleBackoffMaxMs, 120_000, 'throttleBackoffMaxMs');
+		this.patienceMs = positive(options.patienceMs, 10 * 60_000, 'patienceMs');
+		this.minPollMs = positive(options.minPollMs, 20, 'minPollMs');
+		this.clock = options.clock ?? systemClock;
+		this.onNotice = options.onNotice;
+		this.configured = this.runRate;
+		this.current = this.runRate;
+	}
+
+	/** This process's ceiling: the account's current rate, never above this run's own rate. */
+	get configuredRequestsPerMinute(): number {
+		return Math.min(this.configured, this.runCap);
+	}
+
+	get currentRequestsPerMinute(): number {
+		return this.fallback ? this.fallback.currentRequestsPerMinute : Math.min(this.current, this.runCap);
+	}
+
+	/** True while the database cannot be reached and this process runs on its fallback share. */
+	get fallingBack(): boolean {
+		return this.fallback !== null;
+	}
+
+	acquire(signal?: AbortSignal, options: AcquireOptions = {}): Promise<BudgetTicket> {
+		if (signal?.aborted || this.closed) return Promise.reject(cancelledError('Waiting for the SprintHub rate budget'));
+		if (this.fallback) {
+			this.probeDatabase();
+			if (this.fallback) return this.fallback.acquire(signal, options).then((ticket) => this.wrapFallback(ticket));
+		}
+		return new Promise<BudgetTicket>((resolve, reject) => {
+			const waiter: Waiter = {
+				enqueuedAt: this.clock.now(),
+				patienceMs: options.patienceMs ?? this.patienceMs,
+				patienceFrom: options.patienceFrom ?? 0,
+				resolve,
+				reject,
+				signal,
+			};
+			if (signal) {
+				waiter.onAbort = () => {
+					const index = this.queue.indexOf(waiter);
+					if (index < 0) return;
+					this.queue.splice(index, 1);
+					this.counters.waitMs += this.clock.now() - waiter.enqueuedAt;
+					reject(cancelledError('Waiting for the SprintHub rate budget'));
+					this.pump();
+				};
+				signal.addEventListener('abort', waiter.onAbort, { once: true });
+			}
+			this.queue.push(waiter);
+			this.pump();
+		});
+	}
+
+	reportSuccess(ticket: BudgetTicket): void {
+		const shared = ticket as SharedTicket;
+		if (shared.fallback) return this.fallback?.reportSuccess(shared.fallback);
+		if (shared.epoch !== this.epoch) return; // sent before the last slow-down; says nothing new
+		this.successes++;
+		this.episodeStart = null;
+		if (this.current < this.configured) this.current = Math.min(this.configured, this.current + this.configured / 40);
+	}
+
+	reportThrottle(ticket: BudgetTicket, retryAfterMs?: number): number {
+		const shared = ticket as SharedTicket;
+		if (shared.fallback) return this.fallback?.reportThrottle(shared.fallback, retryAfterMs) ?? 0;
+		const now = this.clock.now();
+		this.counters.throttled++;
+		const validRetryAfter = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0 ? Math.round(retryAfterMs) : undefined;
+		// Hold back at once, before the database answers: no more calls from this process's lease.
+		this.stash.count = 0;
+		this.episodeStart ??= now;
+		if (shared.epoch === this.epoch && this.reactedEpoch !== this.epoch) {
+			this.reactedEpoch = this.epoch;
+			this.counters.rateDecreases++;
+			this.current = Math.max(Math.min(this.configured, Math.max(1, this.configured / 16)), this.current / 2);
+		}
+		this.extendPause(now, now + (validRetryAfter ?? this.backoffBaseMs / 2));
+		this.call((signal) =>
+			this.store.reportBudgetThrottle(
+				this.account,
+				{
+					epoch: shared.epoch ?? null,
+					retryAfterMs: validRetryAfter,
+					requestsPerMinute: this.runRate,
+					backoffBaseMs: this.backoffBaseMs,
+					backoffMaxMs: this.backoffMaxMs,
+				},
+				signal,
+			),
+		).then(
+			(answer) => {
+				this.apply(answer);
+				this.pump();
+			},
+			(error) => this.enterFallback(error),
+		);
+		this.pump();
+		return Math.max(0, this.pausedUntil - now);
+	}
+
+	reportFailure(ticket: BudgetTicket): void {
+		const shared = ticket as SharedTicket;
+		if (shared.fallback) this.fallback?.reportFailure(shared.fallback);
+	}
+
+	stats(): RateBudgetStats & { takes: number; fallbacks: number; fallingBack: boolean } {
+		const now = this.clock.now();
+		const fallback = this.fallback?.stats();
+		return {
+			...this.counters,
+			configuredRequestsPerMinute: this.configuredRequestsPerMinute,
+			currentRequestsPerMinute: this.currentRequestsPerMinute,
+			pausedUntil: this.pausedUntil > now ? this.pausedUntil : (fallback?.pausedUntil ?? null),
+			queued: this.queue.length + (fallback?.queued ?? 0),
+			fallingBack: this.fallback !== null,
+		};
+	}
+
+	close(): void {
+		this.closed = true;
+		this.stopTimer();
+		for (const controller of this.inFlight) controller.abort();
+		this.fallback?.close();
+		const waiters = this.queue;
+		this.queue = [];
+		for (const waiter of waiters) {
+			this.detach(waiter);
+			waiter.reject(cancelledError('Waiting for the SprintHub rate budget'));
+		}
+	}
+
+	private wrapFallback(ticket: BudgetTicket): SharedTicket {
+		this.counters.granted++;
+		this.counters.waitMs += ticket.waitedMs;
+		return { seq: this.nextSeq++, grantedAt: ticket.grantedAt, waitedMs: ticket.waitedMs, fallback: ticket };
+	}
+
+	private pump(): void {
+		for (;;) {
+			if (this.closed) return;
+			const head = this.queue[0];
+			if (!head) {
+				this.stopTimer();
+				return;
+			}
+			if (this.fallback) {
+				// Everyone waiting moves to the fallback budget, in order.
+				const waiters = this.queue;
+				this.queue = [];
+				this.stopTimer();
+				for (const waiter of waiters) {
+					this.detach(waiter);
+					this.fallback
+						.acquire(waiter.signal, { patienceMs: waiter.patienceMs, patienceFrom: waiter.patienceFrom })
+						.then((ticket) => waiter.resolve(this.wrapFallback(ticket)), (error: SyncError) => waiter.reject(error));
+				}
+				return;
+			}
+			const now = this.clock.now();
+			if (this.episodeStart !== null && this.pausedUntil > now && this.pausedUntil > Math.max(this.episodeStart, head.patienceFrom) + head.patienceMs) {
+				this.queue.shift();
+				this.detach(head);
+				this.counters.patienceExhausted++;
+				this.counters.waitMs += now - head.enqueuedAt;
+				head.reject(
+					new SyncError({
+						errorClass: 'throttled',
+						code: 'patience_exhausted',
+						patienceExhausted: true,
+						retryable: true,
+						retryAfterMs: Math.max(0, this.pausedUntil - now),
+						message: `SprintHub has been throttling this account for ${Math.round((now - this.episodeStart) / 1000)} s, longer than the patience of ${Math.round(head.patienceMs / 1000)} s.`,
+						hint: 'The run stops here with its checkpoint saved and resumes on the next trigger. If this happens often, lower the requests per minute or raise the patience.',
+					}),
+				);
+				continue;
+			}
+			// This run's own rate, when lower than the account's, spaces this process's calls.
+			const readyAt = Math.max(this.pausedUntil, this.runCap < this.configured ? this.localNextAt : 0);
+			if (readyAt > now) {
+				this.startTimer(readyAt);
+				return;
+			}
+			if (this.stash.count > 0 && this.stash.expiresAt <= now) this.stash.count = 0;
+			if (this.stash.count === 0) {
+				if (this.nextTakeAt > now) this.startTimer(this.nextTakeAt);
+				else this.take();
+				return;
+			}
+			this.stash.count--;
+			this.recentGrants.push(now);
+			// Ask for the next lease while this one is being used, so calls do not wait on the database.
+			if (this.stash.count <= this.lastWant / 2 && this.nextTakeAt <= now) this.take();
+			if (Number.isFinite(this.runCap)) this.localNextAt = Math.max(now, this.localNextAt) + 60_000 / this.runCap;
+			this.queue.shift();
+			this.detach(head);
+			const waitedMs = now - head.enqueuedAt;
+			this.counters.granted++;
+			this.counters.waitMs += waitedMs;
+			const ticket: SharedTicket = { seq: this.nextSeq++, grantedAt: now, waitedMs, epoch: this.epoch };
+			head.resolve(ticket);
+		}
+	}
+
+	/** One take in flight at a time; asks for what the queue needs, at most about a second's worth. */
+	private take(): void {
+		if (this.taking) return;
+		this.taking = true;
+		const leaseMax = Math.max(1, Math.ceil((this.configuredRequestsPerMinute / 60) * this.leaseSeconds));
+		// What the queue needs now, or a quarter second of what this process has been using.
+		const now = this.clock.now();
+		while (this.recentGrants.length > 0 && this.recentGrants[0] <= now - 1_000) this.recentGrants.shift();
+		const want = Math.min(leaseMax, Math.max(1, this.queue.length, Math.ceil(this.recentGrants.length / 4)));
+		this.lastWant = want;
+		const successes = this.successes;
+		this.successes = 0;
+		this.counters.takes++;
+		this.call((signal) => this.store.takeBudget(this.account, { want, requestsPerMinute: this.runRate, successes, epoch: this.epoch }, signal)).then(
+			(answer) => {
+				this.taking = false;
+				const now = this.clock.now();
+				this.apply(answer);
+				if (!this.fallback && !(this.pausedUntil > now) && answer.granted > 0) {
+					this.stash = { count: (this.stash.expiresAt > now ? this.stash.count : 0) + answer.granted, expiresAt: now + this.leaseTtlMs };
+				}
+				this.nextTakeAt = answer.granted > 0 ? 0 : now + Math.max(this.minPollMs, answer.waitMs);
+				this.pump();
+			},
+			(error) => {
+				this.taking = false;
+				this.successes += successes;
+				this.enterFallback(error);
+			},
+		);
+	}
+
+	/** What the database says about the account, in this process's clock. */
+	private apply(answer: BudgetAnswer): void {
+		const now = this.clock.now();
+		const local = (at: number | null) => (at === null ? null : now + (at - answer.now));
+		if (answer.epoch !== this.epoch) {
+			this.epoch = answer.epoch;
+			this.successes = 0; // those successes belong to a wave the database has moved past
+		}
+		this.configured = answer.configuredPerMinute;
+		this.current = answer.currentPerMinute;
+		const pausedUntil = local(answer.pausedUntil);
+		if (pausedUntil !== null && pausedUntil > now) {
+			this.stash.count = 0;
+			this.extendPause(now, pausedUntil);
+		}
+		this.episodeStart = local(answer.episodeStartedAt);
+	}
+
+	private extendPause(now: number, until: number): void {
+		const from = Math.max(this.pausedUntil, now);
+		if (until <= from) return;
+		this.counters.pausedMs += until - from;
+		this.pausedUntil = until;
+	}
+
+	/** A database call with a deadline: a call that hangs counts as unreachable. */
+	private async call<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+		const controller = new AbortController();
+		this.inFlight.add(controller);
+		const deadline = new AbortController();
+		const timeout = this.clock.sleep(this.callTimeoutMs, deadline.signal).then(
+			() => {
+				controller.abort();
+				throw new Error(`no answer within ${Math.round(this.callTimeoutMs / 1000)} s`);
+			},
+			() => undefined as never,
+		);
+		try {
+			return await Promise.race([work(controller.signal), timeout]);
+		} finally {
+			deadline.abort();
+			this.inFlight.delete(controller);
+		}
+	}
+
+	private enterFallback(error: unknown): void {
+		if (this.closed || this.fallback) return;
+		const share = Math.max(1, this.configuredRequestsPerMinute * this.fallbackShare);
+		this.fallback = new RateBudget({
+			requestsPerMinute: share,
+			throttleBackoffBaseMs: this.backoffBaseMs,
+			throttleBackoffMaxMs: this.backoffMaxMs,
+			patienceMs: this.patienceMs,
+			clock: this.clock,
+		});
+		this.fallbackSince = this.clock.now();
+		this.counters.fallbacks++;
+		const reason = error instanceof Error ? error.message : String(error);
+		this.notify({
+			mode: 'fallback',
+			requestsPerMinute: share,
+			message: `The shared SprintHub budget in the database cannot be reached (${reason.slice(0, 200)}); this process goes on alone at ${formatRate(share)} requests/min (${Math.round(this.fallbackShare * 100)} % of ${formatRate(this.configuredRequestsPerMinute)}) and tries the database again every ${Math.round(this.retryDatabaseMs / 1000)} s.`,
+		});
+		this.pump();
+	}
+
+	/** While falling back, tries the database again now and then; back to the shared budget when it answers. */
+	private probeDatabase(): void {
+		if (!this.fallback || this.taking || this.clock.now() < this.fallbackSince + this.retryDatabaseMs) return;
+		this.taking = true;
+		this.fallbackSince = this.clock.now();
+		this.call((signal) => this.store.takeBudget(this.account, { want: 0, requestsPerMinute: this.runRate, successes: 0, epoch: this.epoch }, signal)).then(
+			(answer) => {
+				this.taking = false;
+				// The fallback's own waiters drain at its rate; new calls go to the shared budget.
+				this.fallback = null;
+				this.apply(answer);
+				this.pump();
+				this.notify({ mode: 'shared', requestsPerMinute: this.currentRequestsPerMinute, message: 'The shared SprintHub budget in the database answers again; this process is back on it.' });
+			},
+			() => {
+				this.taking = false;
+			},
+		);
+	}
+
+	private notify(notice: BudgetNotice): void {
+		try {
+			this.onNotice?.(notice);
+		} catch {
+			// A progress hook must never break a sync.
+		}
+	}
+
+	private detach(waiter: Waiter): void {
+		if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
+	}
+
+	private startTimer(at: number): void {
+		if (this.timer && this.timerAt === at) return;
+		this.stopTimer();
+		const controller = new AbortController();
+		this.timer = controller;
+		this.timerAt = at;
+		this.clock.sleep(at - this.clock.now(), controller.signal).then(
+			() => {
+				if (this.timer !== controller) return;
+				this.timer = null;
+				this.pump();
+			},
+			() => undefined,
+		);
+	}
+
+	private stopTimer(): void {
+		if (!this.timer) return;
+		const controller = this.timer;
+		this.timer = null;
+		controller.abort();
+	}
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+	if (value === undefined) return fallback;
+	if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
+	return value;
+}
+
+function formatRate(perMinute: number): string {
+	return perMinute >= 10 ? String(Math.round(perMinute)) : perMinute.toFixed(1);
+}
