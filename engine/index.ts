@@ -21,4 +21,7 @@ export type {
 	QuarantinedLead,
 	SegmentStatus,
 	SegmentHealthState,
+	ReportRun,
+	HourlyCalls,
 } from './store';
+export * from './report';

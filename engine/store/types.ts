@@ -307,3 +307,33 @@ export interface AlertStateChange {
 	/** When the previous state began. */
 	previous_changed_at: Timestamp | null;
 }
+
+/** A row of the sync_report_runs view: one run (not skipped) with its counters as numbers. */
+export interface ReportRun {
+	segment_id: number;
+	run_id: string;
+	execution_time: Timestamp;
+	finished_at: Timestamp | null;
+	status: RunStatus;
+	trigger: RunTrigger;
+	error_class: ErrorClass | null;
+	duration_seconds: number | null;
+	succeeded: boolean;
+	leads_seen: number;
+	inserted: number;
+	updated: number;
+	left_segment: number;
+	quarantined: number;
+	detail_calls: number;
+	requests: number;
+	throttled: number;
+	throttled_seconds: number;
+}
+
+/** A row of the sync_report_calls_hourly view: SprintHub calls of the whole account in one UTC hour. */
+export interface HourlyCalls {
+	hour: Timestamp;
+	requests: number;
+	throttled: number;
+	segments: number;
+}
