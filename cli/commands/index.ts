@@ -10,6 +10,7 @@ import { addSegments } from './segments/add';
 import { listSegments } from './segments/list';
 import { pauseOrResume } from './segments/pauseResume';
 import { reschedule } from './segments/reschedule';
+import { showReport } from './report';
 import { showStatus } from './status';
 import { runSync } from './sync';
 
@@ -23,6 +24,8 @@ export async function runCommand(command: string, context: CommandContext): Prom
 			return runSync(context, 'due');
 		case 'status':
 			return showStatus(context);
+		case 'report':
+			return showReport(context);
 		case 'segments list':
 			return listSegments(context);
 		case 'segments add':
