@@ -12,8 +12,8 @@ export interface ChartSeries {
 	color: string;
 	/** [time in ms, value]; null breaks the line. */
 	points: Array<[number, number | null]>;
-	/** Bars instead of a line (counts per hour). */
-	bars?: boolean;
+	/** Bars of this many milliseconds from each point's time, instead of a line (e.g. counts per hour). */
+	barMs?: number;
 }
 
 export interface ChartThreshold {
@@ -80,13 +80,14 @@ export function chartSvg(spec: ChartSpec): string {
 	for (const series of spec.series) {
 		const shown = series.points.filter(([, value]) => value !== null).length;
 		parts.push(`<g class="series" data-series="${escapeHtml(series.name)}" data-points="${shown}">`);
-		if (series.bars) {
-			const barW = Math.max((plotW / Math.max(span / 3_600_000, 1)) * 0.8, 0.6);
+		if (series.barMs) {
 			const base = PAD.top + plotH;
 			for (const [time, value] of series.points) {
-				if (value === null || value <= 0) continue;
+				if (value === null || value <= 0 || time + series.barMs <= spec.from || time >= spec.to) continue;
+				const left = x(Math.max(time, spec.from));
+				const width = Math.max((x(Math.min(time + series.barMs, spec.to)) - left) * 0.85, 0.6);
 				const top = y(value);
-				parts.push(`<rect x="${(x(time) - barW / 2).toFixed(1)}" y="${top.toFixed(1)}" width="${barW.toFixed(1)}" height="${(base - top).toFixed(1)}" fill="${series.color}"/>`);
+				parts.push(`<rect x="${left.toFixed(1)}" y="${top.toFixed(1)}" width="${width.toFixed(1)}" height="${(base - top).toFixed(1)}" fill="${series.color}"/>`);
 			}
 		} else {
 			let d = '';
@@ -128,11 +129,11 @@ function describe(spec: ChartSpec): string {
 	return `${shortDate(spec.from)} to ${shortDate(spec.to)}. ${sentences.join(' ')}`;
 }
 
-/** The next round number at or above a value (1, 2, 5 × 10^n), so the top label reads well. */
+/** The next round number at or above a value (1, 1.2, 1.5, 2 … 8 × 10^n), so the top label reads well and little space is lost. */
 export function niceCeil(value: number): number {
 	if (!(value > 0)) return 1;
 	const magnitude = 10 ** Math.floor(Math.log10(value));
-	for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
+	for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * magnitude >= value) return step * magnitude;
 	return 10 * magnitude;
 }
 

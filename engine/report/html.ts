@@ -74,8 +74,22 @@ function summary(report: SyncReport): string {
 		.join('')}</dl></section>`;
 }
 
-function accountChart(report: SyncReport): string {
+/**
+ * Where a time axis starts: the window's start, or shortly before the first point when the history is
+ * younger than the window (a new install), so the points are not squeezed against the right edge.
+ * Every segment's charts share one axis, so cards compare at a glance.
+ */
+function axisStart(report: SyncReport, times: number[]): number {
 	const from = Date.parse(report.window.from);
+	const to = Date.parse(report.window.to);
+	const start = Math.min(...times, to - 600_000);
+	return Math.max(from, start - (to - start) * 0.05);
+}
+
+const firstRunTimes = (report: SyncReport) => report.segments.filter((s) => s.runs.length).map((s) => Date.parse(s.runs[0].at));
+
+function accountChart(report: SyncReport): string {
+	const from = axisStart(report, report.callsPerHour.map((row) => Date.parse(row.hour)));
 	const to = Date.parse(report.window.to);
 	const peak = report.callsPerHour.reduce((max, row) => Math.max(max, row.requests), 0);
 	const chart = chartSvg({
@@ -85,8 +99,8 @@ function accountChart(report: SyncReport): string {
 		from,
 		to,
 		series: [
-			{ name: 'Calls', color: COLORS.blue, bars: true, points: report.callsPerHour.map((row) => [Date.parse(row.hour), row.requests]) },
-			{ name: 'Throttled answers', color: COLORS.vermillion, bars: true, points: report.callsPerHour.map((row) => [Date.parse(row.hour), row.throttled]) },
+			{ name: 'Calls', color: COLORS.blue, barMs: 3_600_000, points: report.callsPerHour.map((row) => [Date.parse(row.hour), row.requests]) },
+			{ name: 'Throttled answers', color: COLORS.vermillion, barMs: 3_600_000, points: report.callsPerHour.map((row) => [Date.parse(row.hour), row.throttled]) },
 		],
 		thresholds: [{ label: `Budget ${number(report.budget.requestsPerHour)}/h (${report.budget.requestsPerMinute}/min)`, value: report.budget.requestsPerHour }],
 		width: 760,
@@ -97,7 +111,7 @@ function accountChart(report: SyncReport): string {
 
 function card(segment: SegmentReport, report: SyncReport, now: number): string {
 	const id = `segment-${segment.id}`;
-	const from = Date.parse(report.window.from);
+	const from = axisStart(report, firstRunTimes(report));
 	const to = Date.parse(report.window.to);
 	const title = segment.name ? `${segment.name} (${segment.id})` : `Segment ${segment.id}`;
 	const last = segment.lastRun;
