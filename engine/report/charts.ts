@@ -101,8 +101,9 @@ export function chartSvg(spec: ChartSpec): string {
 				pen = true;
 			}
 			if (d) parts.push(`<path d="${d}" fill="none" stroke="${series.color}" stroke-width="1.6" stroke-linejoin="round"/>`);
-			// Dots only where they can be told apart; a lone run would otherwise be invisible.
-			if (shown <= 60) {
+			// Dots only for a few points, where they are needed (a lone run would otherwise be invisible):
+			// beyond that they cost page size (200 segments × 5 charts) and add nothing to a line.
+			if (shown <= 12) {
 				for (const [time, value] of series.points) {
 					if (value !== null) parts.push(`<circle cx="${x(time).toFixed(1)}" cy="${y(value).toFixed(1)}" r="2" fill="${series.color}"/>`);
 				}

@@ -183,17 +183,20 @@ function segmentCharts(segment: SegmentReport, report: SyncReport, id: string, f
 	return `<div class="charts">${charts.join('')}</div>${runTable(segment, id)}`;
 }
 
+/** Runs in each segment's table: the charts' descriptions sum up the rest, and 200 segments must stay a page, not a download. */
+const TABLE_RUNS = 10;
+
 /** The numbers behind the charts, folded away: for screen readers and for copying. */
 function runTable(segment: SegmentReport, id: string): string {
 	const rows = segment.runs
-		.slice(-30)
+		.slice(-TABLE_RUNS)
 		.reverse()
 		.map(
 			(r) =>
 				`<tr><td>${h(dateTime(r.at))}</td><td>${h(r.status)}</td><td>${r.durationSeconds === null ? '-' : duration(r.durationSeconds)}</td><td>${number(r.leadsSeen)}</td><td>${number(r.inserted)}</td><td>${number(r.updated)}</td><td>${number(r.left)}</td><td>${number(r.detailCalls)}</td><td>${r.throttledSeconds}</td></tr>`,
 		)
 		.join('');
-	return `<details><summary>Runs (latest ${Math.min(segment.runs.length, 30)})</summary><div class="scroll"><table aria-describedby="${id}-name"><thead><tr><th scope="col">Started</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Seen</th><th scope="col">New</th><th scope="col">Updated</th><th scope="col">Left</th><th scope="col">Detail calls</th><th scope="col">Throttled s</th></tr></thead><tbody>${rows}</tbody></table></div></details>`;
+	return `<details><summary>Runs (latest ${Math.min(segment.runs.length, TABLE_RUNS)})</summary><div class="scroll"><table aria-describedby="${id}-name"><thead><tr><th scope="col">Started</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Seen</th><th scope="col">New</th><th scope="col">Updated</th><th scope="col">Left</th><th scope="col">Detail calls</th><th scope="col">Throttled s</th></tr></thead><tbody>${rows}</tbody></table></div></details>`;
 }
 
 function number(value: number): string {

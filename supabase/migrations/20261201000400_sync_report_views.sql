@@ -5,8 +5,20 @@
 --   select * from sync_report_daily where day >= current_date - 30 order by segment_id, day;
 --   select * from sync_report_calls_hourly where hour >= now() - interval '2 days' order by hour;
 
--- One row per finished or running run, with the counters of `stats` as typed columns. Values that
--- are not numbers count as 0 (sync_to_numeric never fails), so a hand-edited row cannot break a chart.
+-- A counter of `stats` as a number; anything but a JSON number counts as 0, so a hand-edited row cannot
+-- break a chart. A plain CASE rather than sync_to_numeric: that one catches cast errors, which costs a
+-- subtransaction per value (about 1.4 s for 6,000 runs × 10 counters instead of a few ms). No SET
+-- search_path, so PostgreSQL inlines it into the views; it names no table or function of a schema.
+create or replace function sync_internal.stat(p_stats jsonb, p_key text)
+returns numeric
+language sql immutable parallel safe
+as $$
+	select case when jsonb_typeof(p_stats -> p_key) = 'number' then (p_stats ->> p_key)::numeric else 0 end;
+$$;
+revoke all on function sync_internal.stat(jsonb, text) from public, anon, authenticated;
+grant execute on function sync_internal.stat(jsonb, text) to service_role;
+
+-- One row per finished or running run, with the counters of `stats` as typed columns.
 create or replace view public.sync_report_runs with (security_invoker = true) as
 select
 	l.segment_id,
@@ -18,15 +30,15 @@ select
 	l.error_class,
 	l.duration_seconds,
 	l.status in ('success', 'partial') as succeeded,
-	coalesce(public.sync_to_bigint(l.stats -> 'leads_seen'), 0) as leads_seen,
-	coalesce(public.sync_to_bigint(l.stats -> 'inserted'), 0) as inserted,
-	coalesce(public.sync_to_bigint(l.stats -> 'updated'), 0) as updated,
-	coalesce(public.sync_to_bigint(l.stats -> 'left'), 0) as left_segment,
-	coalesce(public.sync_to_bigint(l.stats -> 'failed'), 0) as quarantined,
-	coalesce(public.sync_to_bigint(l.stats -> 'detail_calls'), 0) as detail_calls,
-	coalesce(public.sync_to_bigint(l.stats -> 'requests'), 0) as requests,
-	coalesce(public.sync_to_bigint(l.stats -> 'throttled'), 0) as throttled,
-	round(coalesce(public.sync_to_numeric(l.stats -> 'backoff_ms'), 0) / 1000.0, 1) as throttled_seconds
+	sync_internal.stat(l.stats, 'leads_seen')::bigint as leads_seen,
+	sync_internal.stat(l.stats, 'inserted')::bigint as inserted,
+	sync_internal.stat(l.stats, 'updated')::bigint as updated,
+	sync_internal.stat(l.stats, 'left')::bigint as left_segment,
+	sync_internal.stat(l.stats, 'failed')::bigint as quarantined,
+	sync_internal.stat(l.stats, 'detail_calls')::bigint as detail_calls,
+	sync_internal.stat(l.stats, 'requests')::bigint as requests,
+	sync_internal.stat(l.stats, 'throttled')::bigint as throttled,
+	round(sync_internal.stat(l.stats, 'backoff_ms') / 1000.0, 1) as throttled_seconds
 from public.sync_segments_logs l
 -- Skipped runs did nothing (paused, or held by another worker): they are not runs to chart.
 where l.status <> 'skipped';
