@@ -459,7 +459,9 @@ async function runOn(major: N8nMajor, tarball: string): Promise<void> {
 			const started = Date.now();
 			const response = await fetch(`${url}?days=7`, { headers: { [dashboardHeader.name]: dashboardHeader.value }, signal: AbortSignal.timeout(60_000) });
 			const html = await response.text();
-			timings.push(`n8n ${major}: dashboard page served in ${Date.now() - started} ms (${Math.round(html.length / 1024)} KB)`);
+			timings.push(
+				`n8n ${major}: dashboard page served in ${Date.now() - started} ms (${Math.round(html.length / 1024)} KB); refused with ${refused.status} without the header, ${wrong.status} with a wrong one`,
+			);
 			assertEqual(response.status, 200, 'dashboard status');
 			assertIncludes(response.headers.get('content-type') ?? '', 'text/html', 'dashboard content type');
 			for (const secret of [stack.serviceRoleKey, sim.token, dashboardHeader.value]) assert(!html.includes(secret), 'no secret in the page');
