@@ -7,6 +7,7 @@
  *   rss      peak RSS of a sync process for segments of 10k to 200k leads (benchmark 4)
  *   compare  original approach vs n8n-style workflow vs this engine (benchmark 5)
  *   account  1, 2, 4 and 8 CLI processes sharing one account budget (benchmark 6)
+ *   report   the sync health report for 200 segments × 90 days of run logs, read and rendered (benchmark 7)
  *
  * Set DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to use a running PostgreSQL;
  * without it an embedded PostgreSQL is started for each benchmark.
@@ -14,6 +15,7 @@
 import { benchAccountBudget } from './accountBudget';
 import { benchCompare } from './compare';
 import { benchDatabase } from './db';
+import { benchReport } from './report';
 import { benchRss } from './rss';
 import { benchSync } from './sync';
 import { machine } from './support';
@@ -24,8 +26,9 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
 	rss: benchRss,
 	compare: benchCompare,
 	account: benchAccountBudget,
+	report: benchReport,
 };
-const ALIASES: Record<string, string> = { calls: 'sync', wall: 'sync', efficiency: 'sync', memory: 'rss' };
+const ALIASES: Record<string, string> = { calls: 'sync', wall: 'sync', efficiency: 'sync', memory: 'rss', dashboard: 'report' };
 
 async function main(): Promise<void> {
 	const asked = process.argv.slice(2).map((name) => ALIASES[name] ?? name);

@@ -37,6 +37,7 @@ Commands:
   sync <segmentId…>                  sync these segments now
   sync-due                           sync the segments whose schedule is due (for cron)
   status                             the health of every segment (view sync_segments_health)
+  report --html FILE | --json        the sync health dashboard: cards and charts per segment
   segments list                      registered segments, with what SprintHub says about them
   segments add <segmentId…>          register segments (sync_segments_control)
   segments pause|resume <segmentId…> stop or restart scheduled syncs
@@ -80,6 +81,21 @@ ${EXIT_CODES}`,
 
 The health of each registered segment (view sync_segments_health): ok, running, never_run, failing,
 overdue, paused or error, with the last run, members and quarantined leads.
+
+${CONNECTION}`,
+
+	report: `Usage: sprinthub-sync report [segmentId…] --html FILE | --json [options]
+
+The sync health dashboard, the same page the n8n workflow "SprintHub sync dashboard" serves: a card per
+segment (health, last and next run, members, success rate, quarantined, the last error and what to do)
+and charts of its runs (duration, leads seen / new / updated / left, detail calls and time throttled,
+success rate, with the alert lines), plus SprintHub calls per hour against the budget. Reads the
+database only (views sync_segments_health, sync_report_runs, sync_report_calls_hourly).
+
+  --html FILE           write the page to FILE: one file, no script, loads nothing (open it offline, attach it to an e-mail)
+  --json                print the figures behind the page on stdout
+  --days N              days of runs in the charts (default 30, at most 366)
+  --rate N              the account's SprintHub budget in requests per minute, drawn on the calls chart (default 80)
 
 ${CONNECTION}`,
 

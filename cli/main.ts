@@ -47,6 +47,8 @@ const OPTIONS = {
 	schedule: { type: 'string' },
 	timezone: { type: 'string' },
 	'full-refresh-days': { type: 'string' },
+	html: { type: 'string' },
+	days: { type: 'string' },
 } as const satisfies OptionSpec;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -71,6 +73,7 @@ const ACCEPTS: Record<string, OptionName[]> = {
 	sync: [...CONNECTION_OPTIONS, ...RUN_OPTIONS],
 	'sync-due': [...CONNECTION_OPTIONS, ...RUN_OPTIONS, 'max-segments'],
 	status: CONNECTION_OPTIONS,
+	report: [...CONNECTION_OPTIONS, 'html', 'days', 'rate'],
 	'segments list': CONNECTION_OPTIONS,
 	'segments add': [...CONNECTION_OPTIONS, 'name', 'schedule', 'timezone', 'enrichment', 'full-refresh-days'],
 	'segments pause': CONNECTION_OPTIONS,

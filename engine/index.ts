@@ -23,4 +23,7 @@ export type {
 	SegmentStatus,
 	SegmentHealthState,
 	AccountBudgetRow,
+	ReportRun,
+	HourlyCalls,
 } from './store';
+export * from './report';

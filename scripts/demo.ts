@@ -14,6 +14,8 @@
  * DATABASE_URL is ignored unless --database-url is passed, so the demo never touches a server by accident.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -273,6 +275,18 @@ async function keepRunning(stack: Stack, sim: Simulator, env: NodeJS.ProcessEnv)
 	say('\n  Or the CLI, with these settings:');
 	say(`    SPRINTHUB_BASE_URL=${env.SPRINTHUB_BASE_URL} SPRINTHUB_INSTANCE=${env.SPRINTHUB_INSTANCE} SPRINTHUB_API_TOKEN=${env.SPRINTHUB_API_TOKEN} \\`);
 	say(`    SUPABASE_URL=${env.SUPABASE_URL} SUPABASE_SERVICE_ROLE_KEY=${env.SUPABASE_SERVICE_ROLE_KEY} npm run cli -- status`);
+
+	// The dashboard, drawn by the real command line from what the runs above recorded.
+	const dashboardDir = mkdtempSync(join(tmpdir(), 'sprinthub-demo-dashboard-'));
+	const dashboard = join(dashboardDir, 'sync-health.html');
+	step('The sync health dashboard');
+	const drawn = await runCli(['report', '--html', dashboard], env);
+	if (drawn === 0) {
+		say(`  Open it in a browser:  file://${dashboard}`);
+		say('  (one file, no script, loads nothing from the network; drawn again with the same command after more syncs,');
+		say('  e.g. "npm run cli -- sync 101" with the settings above, then "npm run cli -- report --html sync-health.html")');
+	}
+	say('  In n8n the same page is served by the bundled workflow workflows/sprinthub-sync-dashboard.json (Sync Health → Report).');
 	say('\n  Press Ctrl-C to stop everything and remove its files.');
 	await new Promise<void>((resolve) => {
 		const check = setInterval(() => {
@@ -282,6 +296,7 @@ async function keepRunning(stack: Stack, sim: Simulator, env: NodeJS.ProcessEnv)
 			}
 		}, 200);
 	});
+	rmSync(dashboardDir, { recursive: true, force: true });
 }
 
 main().then(

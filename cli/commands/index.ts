@@ -12,6 +12,7 @@ import { listSegments } from './segments/list';
 import { pauseOrResume } from './segments/pauseResume';
 import { prune } from './prune';
 import { reschedule } from './segments/reschedule';
+import { showReport } from './report';
 import { showStatus } from './status';
 import { runSync } from './sync';
 
@@ -25,6 +26,8 @@ export async function runCommand(command: string, context: CommandContext): Prom
 			return runSync(context, 'due');
 		case 'status':
 			return showStatus(context);
+		case 'report':
+			return showReport(context);
 		case 'segments list':
 			return listSegments(context);
 		case 'segments add':

@@ -9,10 +9,12 @@ import type {
 	ClaimRow,
 	FinishOptions,
 	FinishResult,
+	HourlyCalls,
 	LeadMarker,
 	PageLead,
 	QuarantinedLead,
 	QuarantineItem,
+	ReportRun,
 	RunLog,
 	SegmentControl,
 	SegmentHealth,
@@ -41,6 +43,9 @@ interface RpcResponse {
 	error: PostgrestErrorLike | null;
 	status: number;
 }
+
+/** Rows asked per request when reading a whole view. */
+const READ_PAGE = 1000;
 
 // The client is typed loosely: the schema name is chosen at run time.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -244,6 +249,22 @@ export class SyncStore {
 		return this.read<RunLog[]>('recentRuns', query.order('execution_time', { ascending: false }).limit(options.limit ?? 20));
 	}
 
+	/** Runs since a time (view sync_report_runs), by segment then time; read in pages, so no row limit of the API cuts it short. */
+	async reportRuns(options: { since: Date; segmentIds?: number[] }): Promise<ReportRun[]> {
+		return this.readAll<ReportRun>('reportRuns', () => {
+			let query = this.client.from('sync_report_runs').select('*').gte('execution_time', options.since.toISOString());
+			if (options.segmentIds) query = query.in('segment_id', options.segmentIds);
+			return query.order('segment_id').order('execution_time').order('run_id');
+		});
+	}
+
+	/** SprintHub calls of the account per UTC hour since a time (view sync_report_calls_hourly), oldest first. */
+	async callsPerHour(since: Date): Promise<HourlyCalls[]> {
+		return this.readAll<HourlyCalls>('callsPerHour', () =>
+			this.client.from('sync_report_calls_hourly').select('*').gte('hour', since.toISOString()).order('hour'),
+		);
+	}
+
 	/**
 	 * Upserts SprintHub lead records outside a sync run (same casting rules as a sync); one result per
 	 * record, in input order; bad records are reported, never fatal.
@@ -337,6 +358,20 @@ export class SyncStore {
 		}
 		if (response.error) throw toStoreError(fn, response.error, response.status, this.secrets);
 		return response.data as T;
+	}
+
+	/** Every row of a query, page by page: a Supabase project answers at most `max_rows` (1000 by default) rows per request. */
+	private async readAll<T>(
+		operation: string,
+		build: () => { range(from: number, to: number): PromiseLike<{ data: unknown; error: PostgrestErrorLike | null; status: number }> },
+	): Promise<T[]> {
+		const rows: T[] = [];
+		for (;;) {
+			const page = await this.read<T[]>(operation, build().range(rows.length, rows.length + READ_PAGE - 1));
+			rows.push(...page);
+			// A short page is the last one; a server with a lower row limit also gives short pages, so ask again until empty.
+			if (page.length === 0) return rows;
+		}
 	}
 
 	private async read<T>(operation: string, query: PromiseLike<{ data: unknown; error: PostgrestErrorLike | null; status: number }>): Promise<T> {

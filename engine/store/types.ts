@@ -321,6 +321,7 @@ export interface RetentionSettings {
 export type PruneResult =
 	| { pruned: true; logs: number; quarantine: number; memberships: number; pruned_at: Timestamp; settings: RetentionSettings }
 	| { pruned: false; reason: string; last_pruned_at?: Timestamp };
+
 /** A row of sync_account_budgets: one SprintHub account's shared rate budget. */
 export interface AccountBudgetRow {
 	account_key: string;
@@ -340,4 +341,34 @@ export interface AccountBudgetRow {
 	throttled_total: number;
 	rate_decreases_total: number;
 	updated_at: string;
+}
+
+/** A row of the sync_report_runs view: one run (not skipped) with its counters as numbers. */
+export interface ReportRun {
+	segment_id: number;
+	run_id: string;
+	execution_time: Timestamp;
+	finished_at: Timestamp | null;
+	status: RunStatus;
+	trigger: RunTrigger;
+	error_class: ErrorClass | null;
+	duration_seconds: number | null;
+	succeeded: boolean;
+	leads_seen: number;
+	inserted: number;
+	updated: number;
+	left_segment: number;
+	quarantined: number;
+	detail_calls: number;
+	requests: number;
+	throttled: number;
+	throttled_seconds: number;
+}
+
+/** A row of the sync_report_calls_hourly view: SprintHub calls of the whole account in one UTC hour. */
+export interface HourlyCalls {
+	hour: Timestamp;
+	requests: number;
+	throttled: number;
+	segments: number;
 }

@@ -4,7 +4,7 @@
  * kind of bad input, SIGINT cancellation, and that the token and the key are never printed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -397,6 +397,29 @@ describe('segments, sync and status', () => {
 		expect(lines.find((line) => line.startsWith('202 '))).toMatch(/never_run/);
 		const json = await cli(['status', '201', '--json']);
 		expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ segment_id: 201, health: 'ok', members: truthMemberIds(world.sim, 201).length })]);
+	});
+
+	test('report --html writes the dashboard page, --json prints its figures; without either it says what to give', async () => {
+		const page = await cli(['report', '--html', 'health.html', '--days', '7']);
+		expect(page.code).toBe(0);
+		expect(page.stdout).toMatch(/^Wrote .*health\.html: 2 segment\(s\), 0 needing attention, last 7 days\./);
+		expectNoSecrets(page);
+		const html = readFileSync(join(workDir, 'health.html'), 'utf8');
+		expect(html).toContain('<title>SprintHub sync health</title>');
+		expect(html).toContain('id="segment-201" data-segment="201" data-health="ok"');
+		expect(html).toContain('Hot leads (201)');
+		for (const secret of [world.sim.token, world.stack.serviceRoleKey]) expect(html).not.toContain(secret);
+
+		const json = await cli(['report', '201', '--json', '--rate', '100']);
+		expect(json.code).toBe(0);
+		const report = JSON.parse(json.stdout) as { budget: { requestsPerHour: number }; segments: Array<{ id: number; members: number; runs: unknown[] }> };
+		expect(report.budget.requestsPerHour).toBe(6000);
+		expect(report.segments.map((s) => [s.id, s.members])).toEqual([[201, truthMemberIds(world.sim, 201).length]]);
+		expect(report.segments[0].runs.length).toBeGreaterThanOrEqual(2);
+
+		expectOneLineError(await cli(['report']), 2, /Say what to produce: --html FILE .* or --json/);
+		expectOneLineError(await cli(['report', '--json', '--days', '400']), 2, /--days needs an integer from 1 to 366, not "400"/);
+		expectOneLineError(await cli(['report', '--html', join(workDir, 'missing', 'x.html')]), 2, /Cannot write .*x\.html: ENOENT/);
 	});
 
 	test('segments list joins the control rows with SprintHub and names the segments not registered', async () => {

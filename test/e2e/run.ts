@@ -9,10 +9,12 @@
  * (queueSync.ts: main + two workers, Redis, Postgres; 8 segments due at once). Loopback only.
  * Prints `N passed, N failed`; exits non-zero on any failure.
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { openInChromium } from '../support/chromium';
 import { startSimulator, type Simulator } from '../support/simulator';
 import { startStack, type Stack } from '../support/stack';
 import { runQueueSync } from './queueSync';
@@ -28,10 +30,26 @@ const workflowFiles = {
 	sync: 'sprinthub-segment-sync.json',
 	alerts: 'sprinthub-sync-error-alerts.json',
 	webhook: 'sprinthub-lead-webhook.json',
+	dashboard: 'sprinthub-sync-dashboard.json',
 } as const;
 /** Credential names the bundled workflows refer to (the README tells users to create them). */
-const credentialNames = { sprintHub: 'SprintHub account', supabase: 'Supabase account', slack: 'Slack account', smtp: 'SMTP account' };
-const credentialIds = { sprintHub: 'E2eSprintHubCred1', supabase: 'E2eSupabaseCred01', slack: 'E2eSlackCred00001', smtp: 'E2eSmtpCred000001' };
+const credentialNames = {
+	sprintHub: 'SprintHub account',
+	supabase: 'Supabase account',
+	slack: 'Slack account',
+	smtp: 'SMTP account',
+	dashboard: 'Dashboard header auth',
+};
+const credentialIds = {
+	sprintHub: 'E2eSprintHubCred1',
+	supabase: 'E2eSupabaseCred01',
+	slack: 'E2eSlackCred00001',
+	smtp: 'E2eSmtpCred000001',
+	dashboard: 'E2eDashboardAuth1',
+};
+/** The dashboard's Header Auth credential: the header a user's proxy or browser extension adds. */
+const dashboardHeader = { name: 'X-Dashboard-Key', value: `e2e-${randomUUID()}` };
+const dashboardPath = 'sprinthub-sync-dashboard';
 const segments = [
 	{ id: 101, name: 'Hot leads', size: 12 },
 	{ id: 102, name: 'Reativação', size: 8 },
@@ -211,7 +229,12 @@ async function runOn(major: N8nMajor, tarball: string): Promise<void> {
 	]);
 	const instance = await N8nInstance.create({ major, env: slack.n8nProcessEnv() });
 	const world: World = { stack, sim, slack, smtp, instance };
-	const bundled = { sync: readWorkflow(workflowFiles.sync), alerts: readWorkflow(workflowFiles.alerts), webhook: readWorkflow(workflowFiles.webhook) };
+	const bundled = {
+		sync: readWorkflow(workflowFiles.sync),
+		alerts: readWorkflow(workflowFiles.alerts),
+		webhook: readWorkflow(workflowFiles.webhook),
+		dashboard: readWorkflow(workflowFiles.dashboard),
+	};
 	try {
 		const prepared = await check(`n8n ${major}: install the package, import credentials and the bundled workflows`, async () => {
 			const installed = await installPackageTarball(instance.userFolder, tarball);
@@ -233,17 +256,23 @@ async function runOn(major: N8nMajor, tarball: string): Promise<void> {
 					type: 'smtp',
 					data: { user: 'e2e-user', password: 'e2e-password', host: '127.0.0.1', port: smtp.port, secure: false, disableStartTls: true },
 				},
+				{ id: credentialIds.dashboard, name: credentialNames.dashboard, type: 'httpHeaderAuth', data: dashboardHeader },
 			]);
 			// As they are in the package (the alerts first: the others name it as their error workflow).
-			await instance.importWorkflows([bundled.alerts, bundled.sync, bundled.webhook]);
+			await instance.importWorkflows([bundled.alerts, bundled.sync, bundled.webhook, bundled.dashboard]);
 			const stored = await instance.query<{ id: string; nodes: string; settings: string | null }>('select id, nodes, settings from workflow_entity order by id');
-			assertEqual(stored.map((row) => row.id), [bundled.alerts.id, bundled.webhook.id, bundled.sync.id].sort(), 'imported workflow ids');
+			assertEqual(
+				stored.map((row) => row.id),
+				[bundled.alerts.id, bundled.webhook.id, bundled.sync.id, bundled.dashboard.id].sort(),
+				'imported workflow ids',
+			);
 			// The name placeholders were resolved to the credentials of those names.
 			const expectedIds: Record<string, string> = {
 				sprintHubApi: credentialIds.sprintHub,
 				supabaseApi: credentialIds.supabase,
 				slackApi: credentialIds.slack,
 				smtp: credentialIds.smtp,
+				httpHeaderAuth: credentialIds.dashboard,
 			};
 			for (const row of stored) {
 				for (const node of JSON.parse(row.nodes) as WorkflowNode[]) {
@@ -355,6 +384,7 @@ async function runOn(major: N8nMajor, tarball: string): Promise<void> {
 			await instance.importWorkflows([withShortSchedule(bundled.sync)]);
 			await instance.activate(bundled.sync.id);
 			await instance.activate(bundled.webhook.id);
+			await instance.activate(bundled.dashboard.id);
 			// n8n 2.x runs only the published version of an error workflow; 1.x runs it as saved.
 			if (major === 2) await instance.activate(bundled.alerts.id);
 			const joined = sim.mutate.join(101, 3);
@@ -416,6 +446,40 @@ async function runOn(major: N8nMajor, tarball: string): Promise<void> {
 				'the posted lead in the leads table',
 			);
 			await instance.waitForExecutions(bundled.webhook.id, (executions) => executions.some((row) => row.mode === 'webhook' && row.status === 'success'), 30_000);
+		});
+
+		await check(`n8n ${major}: the dashboard is refused without its header, and with it is a page that renders every segment in Chromium`, async () => {
+			const url = `${instance.baseUrl}/webhook/${dashboardPath}`;
+			const refused = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+			const refusedBody = await refused.text();
+			assert(refused.status === 401 || refused.status === 403, `dashboard without the header: status ${refused.status}`);
+			assert(!refusedBody.includes('<article'), 'no page without the header');
+			const wrong = await fetch(url, { headers: { [dashboardHeader.name]: 'wrong' }, signal: AbortSignal.timeout(30_000) });
+			assert(wrong.status === 401 || wrong.status === 403, `dashboard with a wrong header: status ${wrong.status}`);
+			const started = Date.now();
+			const response = await fetch(`${url}?days=7`, { headers: { [dashboardHeader.name]: dashboardHeader.value }, signal: AbortSignal.timeout(60_000) });
+			const html = await response.text();
+			timings.push(
+				`n8n ${major}: dashboard page served in ${Date.now() - started} ms (${Math.round(html.length / 1024)} KB); refused with ${refused.status} without the header, ${wrong.status} with a wrong one`,
+			);
+			assertEqual(response.status, 200, 'dashboard status');
+			assertIncludes(response.headers.get('content-type') ?? '', 'text/html', 'dashboard content type');
+			for (const secret of [stack.serviceRoleKey, sim.token, dashboardHeader.value]) assert(!html.includes(secret), 'no secret in the page');
+			const file = path.join(workDir, 'dashboard.html');
+			fs.writeFileSync(file, html);
+			const { dom, consoleLines } = await openInChromium(file);
+			assertEqual(consoleLines, [], 'browser console lines');
+			assertIncludes(dom, 'Last 7 days', 'dashboard window');
+			for (const segment of segments) {
+				assertIncludes(dom, `id="segment-${segment.id}" data-segment="${segment.id}"`, 'segment card');
+				assertIncludes(dom, `${segment.name} (${segment.id})`, 'segment card title');
+				const duration = new RegExp(`<svg class="chart" id="segment-${segment.id}-duration"[\\s\\S]*?data-series="Duration" data-points="[1-9]`);
+				assert(duration.test(dom), `a duration series with points for segment ${segment.id}`);
+			}
+			assert(/<svg class="chart" id="calls-per-hour"[\s\S]*?data-series="Calls" data-points="[1-9]/.test(dom), 'calls-per-hour series with points');
+			const screenshot = path.join(os.tmpdir(), `sprinthub-sync-dashboard-n8n${major}.png`);
+			await openInChromium(file, { screenshot, width: 1280, height: 1600 });
+			console.log(indent(`dashboard screenshot: ${screenshot}`));
 		});
 
 		await check(`n8n ${major}: a webhook run whose upsert fails runs the error workflow (Slack + e-mail)`, async () => {

@@ -52,6 +52,13 @@ describe('the published package', () => {
 		expect(files.filter((file) => file.startsWith('test/') || file.endsWith('.ts') || file.startsWith('node_modules/'))).toEqual([]);
 	});
 
+	it('ships the four bundled workflows, each with its id', () => {
+		const bundled = ['sprinthub-segment-sync.json', 'sprinthub-sync-error-alerts.json', 'sprinthub-lead-webhook.json', 'sprinthub-sync-dashboard.json'];
+		expect(files.filter((file) => file.startsWith('workflows/')).sort()).toEqual(bundled.map((file) => `workflows/${file}`).sort());
+		const ids = bundled.map((file) => (JSON.parse(readFileSync(join(root, 'workflows', file), 'utf8')) as { id: string }).id);
+		expect(ids).toEqual(['sprinthubSegmentSync', 'sprinthubSyncAlerts', 'sprinthubLeadWebhook', 'sprinthubSyncDashboard']);
+	});
+
 	it('loads its node and credential in a clean folder that has only n8n-workflow', () => {
 		const app = join(work, 'n8n-user-folder');
 		execSync(`mkdir -p ${app}`);

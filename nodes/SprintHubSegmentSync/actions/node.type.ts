@@ -1,7 +1,7 @@
 type SprintHubSegmentSyncMap = {
 	segment: 'add' | 'getLeads' | 'getMany' | 'pause' | 'reschedule' | 'resume' | 'runNow' | 'sync' | 'syncDue';
 	lead: 'get' | 'upsert';
-	syncHealth: 'check';
+	syncHealth: 'check' | 'report';
 	account: 'setRate';
 };
 

@@ -25,7 +25,7 @@ const operations: { [R in SprintHubSegmentSyncType['resource']]: Record<string, 
 		syncDue: segment.syncDue,
 	},
 	lead: { get: lead.get, upsert: lead.upsert },
-	syncHealth: { check: syncHealth.check },
+	syncHealth: { check: syncHealth.check, report: syncHealth.report },
 	account: { setRate: account.setRate },
 };
 

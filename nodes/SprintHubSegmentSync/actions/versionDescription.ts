@@ -9,7 +9,7 @@ import * as syncHealth from './syncHealth/SyncHealth.resource';
  * Operations that use the database (the others read SprintHub only). Operation values are unique
  * across resources, so `operation` alone decides.
  */
-const DATABASE_OPERATIONS = ['add', 'check', 'setRate', 'pause', 'reschedule', 'resume', 'runNow', 'sync', 'syncDue', 'upsert'];
+const DATABASE_OPERATIONS = ['add', 'check', 'setRate', 'pause', 'report', 'reschedule', 'resume', 'runNow', 'sync', 'syncDue', 'upsert'];
 
 export const versionDescription: INodeTypeDescription = {
 	displayName: 'SprintHub Segment Sync',

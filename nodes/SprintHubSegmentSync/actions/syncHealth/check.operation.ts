@@ -1,18 +1,13 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { SegmentHealth } from '../../../../engine';
+import { alertsOf, type HealthThresholds } from '../../../../engine/report/alerts';
 import { forEachItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
 import { schemaOptionProperty } from '../common.descriptions';
 
-export type AlertKind = 'failing' | 'slow' | 'low_success_rate' | 'stale';
-
-export interface HealthThresholds {
-	maxConsecutiveFailures: number;
-	maxRunMinutes: number;
-	minSuccessRate: number;
-	staleAfterHours: number;
-}
+export type { AlertKind, HealthThresholds } from '../../../../engine/report/alerts';
+export { alertsOf };
 
 interface CheckOptions extends Partial<HealthThresholds> {
 	channel?: string;
@@ -87,30 +82,6 @@ const properties: INodeProperties[] = [
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['syncHealth'], operation: ['check'] } }, properties);
-
-/** The alert kinds a segment's health row shows under the thresholds. Paused segments raise none. */
-export function alertsOf(health: SegmentHealth, thresholds: HealthThresholds): AlertKind[] {
-	const alerts: AlertKind[] = [];
-	if (health.status === 'error' || health.consecutive_failures > thresholds.maxConsecutiveFailures) alerts.push('failing');
-	if (health.last_duration_seconds !== null && thresholds.maxRunMinutes > 0 && Number(health.last_duration_seconds) > thresholds.maxRunMinutes * 60) {
-		alerts.push('slow');
-	}
-	if (health.recent_success_rate !== null && Number(health.recent_runs) > 0 && Number(health.recent_success_rate) < thresholds.minSuccessRate) {
-		alerts.push('low_success_rate');
-	}
-	// A segment that never succeeded is measured from its last run, not stale at once: its first
-	// sync may simply still be running (in another execution, or on another worker).
-	const limitSeconds = thresholds.staleAfterHours * 3600;
-	const sinceSuccess = health.seconds_since_success === null ? null : Number(health.seconds_since_success);
-	const sinceLastRun = health.last_execution === null ? null : (Date.now() - Date.parse(health.last_execution)) / 1000;
-	const staleBySuccess =
-		thresholds.staleAfterHours > 0 &&
-		!health.running &&
-		sinceLastRun !== null &&
-		(sinceSuccess !== null ? sinceSuccess > limitSeconds : sinceLastRun > limitSeconds);
-	if (health.health === 'overdue' || staleBySuccess) alerts.push('stale');
-	return alerts.sort();
-}
 
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], provider: EngineProvider): Promise<INodeExecutionData[]> {
 	return forEachItem.call(this, items, provider.secrets, () => 'Sync Health Check', async (itemIndex) => {
