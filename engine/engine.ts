@@ -10,6 +10,7 @@ import { SharedRateBudget, SprintHubClient, accountKey, normalizeBaseUrl, normal
 import { SyncStore, type ClaimRow } from './store';
 import { mapWithConcurrency } from './sync/concurrency';
 import { DatabaseCalls, fromStoreError } from './sync/databaseCalls';
+import { releaseDeadLocalLeases } from './sync/deadHolders';
 import { DetailShare } from './sync/detailShare';
 import type { SegmentSyncResult, SyncProgressEvent } from './sync/ports';
 import { syncSegment, type SegmentSyncOptions } from './sync/syncSegment';
@@ -169,6 +170,10 @@ export class SyncEngine {
 		let claimFailure: { error: unknown } | undefined;
 		// Claims ride out the database's bad minutes; each keeps one request id across its retries.
 		const db = new DatabaseCalls(options.signal ?? new AbortController().signal, options.databasePatienceMs);
+		// Due segments whose lease a dead process of this host still holds become claimable now.
+		await db
+			.run(async () => releaseDeadLocalLeases(this.store, (await this.store.listControl()).filter((row) => row.lease_run_id !== null)))
+			.catch(() => undefined);
 		const slot = async () => {
 			while (!nothingDue && !claimFailure && started < maxSegments && !options.signal?.aborted) {
 				started += 1;

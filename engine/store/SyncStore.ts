@@ -129,6 +129,11 @@ export class SyncStore {
 		});
 	}
 
+	/** Ends the lease a worker whose process is gone still holds on a segment; true when it did. */
+	async releaseDeadLease(segmentId: number, deadOwner: string): Promise<boolean> {
+		return this.rpc<boolean>('sync_release_dead_lease', { p_segment_id: segmentId, p_dead_owner: deadOwner });
+	}
+
 	/** Current members of the run's segment not seen in its pass so far: who would be marked as left. */
 	async leaveCandidates(runId: string): Promise<number> {
 		return this.rpc<number>('sync_leave_candidates', { p_run_id: runId });

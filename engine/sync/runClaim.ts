@@ -6,6 +6,7 @@ import { SyncError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import type { ClaimRow, SyncStore } from '../store';
 import { fromStoreError, type DatabaseCalls } from './databaseCalls';
+import { releaseDeadLocalLeases } from './deadHolders';
 import type { RunTrigger, RunStatus } from './ports';
 
 /** Why a run did not start, as its result says it. */
@@ -22,15 +23,20 @@ export type ClaimResult = { claimed: ClaimRow & { run_id: string } } | { refused
  * the database's bad minutes with one request id, so a claim whose answer was lost is not taken twice.
  */
 export async function claimRun(
-	database: { store: Pick<SyncStore, 'claim'>; db: DatabaseCalls },
+	database: { store: Pick<SyncStore, 'claim' | 'releaseDeadLease'>; db: DatabaseCalls },
 	request: { segmentId: number; worker: string; trigger: RunTrigger; claimed?: ClaimRow },
 ): Promise<ClaimResult> {
 	let claim: ClaimRow | undefined;
 	try {
-		const requestId = randomUUID();
-		claim =
-			request.claimed ??
-			(await database.db.run(() => database.store.claim({ worker: request.worker, segmentIds: [request.segmentId], trigger: request.trigger, requestId })))[0];
+		const claimOnce = async () => {
+			const requestId = randomUUID();
+			return (await database.db.run(() => database.store.claim({ worker: request.worker, segmentIds: [request.segmentId], trigger: request.trigger, requestId })))[0];
+		};
+		claim = request.claimed ?? (await claimOnce());
+		// Held by a process of this host that no longer exists: end its lease and claim again.
+		if (claim?.outcome === 'busy' && (await database.db.run(() => releaseDeadLocalLeases(database.store, [claim!]))).length > 0) {
+			claim = await claimOnce();
+		}
 	} catch (error) {
 		const syncError = fromStoreError(error);
 		return { refused: { status: 'failed', message: syncError.message, error: syncError } };

@@ -37,6 +37,7 @@ import { SegmentWalker, type WalkOutcome } from './segmentWalker';
 export type SyncStoreForRuns = Pick<
 	SyncStore,
 	| 'claim'
+	| 'releaseDeadLease'
 	| 'heartbeat'
 	| 'markers'
 	| 'quarantined'

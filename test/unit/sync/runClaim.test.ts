@@ -28,6 +28,7 @@ const noStore = {
 		claim: () => {
 			throw new Error('a claimed row needs no new claim');
 		},
+		releaseDeadLease: async () => false,
 	},
 };
 
@@ -47,13 +48,14 @@ describe('claimRun: the run starts, or the user reads why not', () => {
 	});
 
 	it('a segment that is not registered fails with the SQL that adds it', async () => {
-		const result = await claimRun({ db, store: { claim: async () => [row('unknown')] } }, { segmentId: 7, worker: 'w', trigger: 'manual' });
+		const result = await claimRun({ db, store: { claim: async () => [row('unknown')], releaseDeadLease: async () => false } }, { segmentId: 7, worker: 'w', trigger: 'manual' });
 		expect(result).toMatchObject({ refused: { status: 'failed', error: { errorClass: 'configuration', code: 'segment_not_registered' } } });
 		expect('refused' in result && result.refused.message).toContain('select sync_add_segment(7);');
 	});
 
 	it('a database that cannot be reached fails the run with the store error in words', async () => {
 		const store = {
+			releaseDeadLease: async () => false,
 			claim: async (): Promise<ClaimRow[]> => {
 				throw new StoreError('migrations_missing', 'sync_claim: the sync tables or functions are missing', { operation: 'sync_claim', status: 404 });
 			},
