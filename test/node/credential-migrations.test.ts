@@ -37,6 +37,15 @@ describe('credential test (the node’s methods.credentialTest via testedBy)', (
 		expect(schemeless.message).toMatch(/Base URL/);
 	});
 
+	test('a Base URL without a scheme in front of a plain-HTTP server: says the server does not speak HTTPS, not OpenSSL’s text', async () => {
+		const address = sim.baseUrl.replace(/^http:\/\//, '');
+		const result = await testSprintHubCredential(sprintHub({ baseUrl: address }));
+		expect(result.status).toBe('Error');
+		expect(result.message).toContain(`The server at https://${address} does not speak HTTPS`);
+		expect(result.message).toContain(`write the Base URL with http:// (http://${address})`);
+		expect(result.message).not.toMatch(/ERR_SSL|ssl3_record|wrong version number/i);
+	});
+
 	test('a wrong token, a wrong instance and a throttled account get different messages, none with the token', async () => {
 		const wrongToken = await testSprintHubCredential(sprintHub({ apiToken: 'aaaaaaaa-bbbb-4ccc-addd-eeeeeeeeeeee' }));
 		expect(wrongToken.status).toBe('Error');

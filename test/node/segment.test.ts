@@ -90,7 +90,14 @@ describe('Segment → Add / Sync', () => {
 		expect(run.main.map((item) => item.json.segmentId)).toEqual([102]);
 		expect(run.main[0].json).toMatchObject({ status: 'success', updated: 3 });
 		const again = await runner.run({ resource: 'segment', operation: 'syncDue', options: { ...FAST } });
-		expect(again.main).toEqual([]);
+		// Nothing due: one item that says so and names the segment due next, so the next node still runs.
+		expect(again.main).toHaveLength(1);
+		expect(again.main[0].json).toMatchObject({ status: 'nothing_due', segmentsDue: 0 });
+		const [next] = await world.stack.query<{ segment_id: string; next_execution: Date }>(
+			"select segment_id, next_execution from sync_segments_control where status = 'active' order by next_execution, segment_id limit 1",
+		);
+		expect(again.main[0].json).toMatchObject({ nextSegmentId: Number(next.segment_id), nextExecution: next.next_execution.toISOString() });
+		expect(String(again.main[0].json.message)).toMatch(new RegExp(`^No segment is due\\. Next: .+ \\(${next.segment_id}\\) at ${next.next_execution.toISOString()}\\.$`));
 		// The run ledger tells a run started by hand from one the Schedule Trigger started.
 		const [manual] = await world.stack.query<{ trigger: string }>('select trigger from sync_segments_logs where run_id = $1', [run.main[0].json.runId]);
 		expect(manual.trigger).toBe('manual');

@@ -1,9 +1,13 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-/** The segment picker: a searchable list of the account's segments, or ids typed / from an expression. */
+/**
+ * The segment picker: a searchable list of the account's segments, or ids typed / from an expression.
+ * Labelled "Segment" even where several are allowed: the list picks one ("Select a segment..."), and
+ * the By ID(s) mode says that it takes several.
+ */
 export function segmentLocator(options: { multiple: boolean; description: string }): INodeProperties {
 	return {
-		displayName: options.multiple ? 'Segments' : 'Segment',
+		displayName: 'Segment',
 		name: 'segment',
 		type: 'resourceLocator',
 		default: { mode: 'list', value: '' },

@@ -6,18 +6,39 @@ import * as segment from './segment/Segment.resource';
 import * as syncHealth from './syncHealth/SyncHealth.resource';
 
 /**
- * Operations that use the database (the others read SprintHub only). Operation values are unique
- * across resources, so `operation` alone decides.
+ * Operations that read SprintHub only and so need no Supabase credential. Operation values are
+ * unique across resources, so `operation` alone decides.
+ *
+ * The Supabase credential is hidden for these rather than shown for the others on purpose: n8n's
+ * editor takes a parameter that a credential's `displayOptions.show` depends on, and whose every
+ * value is listed there, for the node's "authentication" selector (getMainAuthField). With
+ * `show: { operation: [...] }` it took Sync Health's `operation` (its one value, check, is listed) for
+ * one: the SprintHub credential's list then offered Supabase credentials, only Supabase was picked
+ * for a new or imported node, and both fields were labelled "Credential to connect with". `hide` is
+ * not read that way.
  */
-const DATABASE_OPERATIONS = ['add', 'check', 'setRate', 'pause', 'report', 'reschedule', 'resume', 'runNow', 'sync', 'syncDue', 'upsert'];
+const SPRINTHUB_ONLY_OPERATIONS = ['get', 'getLeads', 'getMany'];
 
+/**
+ * The canvas subtitle: the operation as the node creator lists it ("Sync due segments"), not its
+ * value ("syncDue: segment"). n8n's own fallback names only the first resource's operations.
+ */
+const actionByOperation: Record<string, string> = {};
+for (const property of [...segment.description, ...lead.description, ...syncHealth.description, ...account.description]) {
+	if (property.name !== 'operation') continue;
+	for (const option of property.options ?? []) {
+		if ('value' in option && 'action' in option && option.action) actionByOperation[String(option.value)] = option.action;
+	}
+}
+
+// eslint-disable-next-line n8n-nodes-base/node-class-description-missing-subtitle -- the subtitle is built from the operations' action names (actionByOperation), which the rule cannot read
 export const versionDescription: INodeTypeDescription = {
 	displayName: 'SprintHub Segment Sync',
 	name: 'sprintHubSegmentSync',
 	icon: { light: 'file:sprinthub.svg', dark: 'file:sprinthub.dark.svg' },
 	group: ['transform'],
 	version: 1,
-	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+	subtitle: `={{ (${JSON.stringify(actionByOperation)})[$parameter["operation"]] || $parameter["operation"] }}`,
 	description: 'Keep the leads of SprintHub segments in Supabase: incremental, throttle-aware, resumable syncs',
 	defaults: { name: 'SprintHub Segment Sync' },
 	usableAsTool: true,
@@ -25,11 +46,12 @@ export const versionDescription: INodeTypeDescription = {
 	outputs: [NodeConnectionTypes.Main],
 	documentationUrl: 'https://github.com/n8n-nodes-sprinthub-sync/n8n-nodes-sprinthub-sync#node-operations',
 	credentials: [
-		{ name: 'sprintHubApi', required: true, testedBy: 'sprintHubApiTest' },
+		{ name: 'sprintHubApi', displayName: 'SprintHub Account', required: true, testedBy: 'sprintHubApiTest' },
 		{
 			name: 'supabaseApi',
+			displayName: 'Supabase Project (Service Role)',
 			required: true,
-			displayOptions: { show: { operation: DATABASE_OPERATIONS } },
+			displayOptions: { hide: { operation: SPRINTHUB_ONLY_OPERATIONS } },
 		},
 	],
 	properties: [

@@ -1,6 +1,7 @@
 import { NodeApiError, NodeOperationError, type INode, type JsonObject } from 'n8n-workflow';
 import { isSyncError, StoreError, type SyncErrorJson } from '../../../engine';
 import type { ExecutionSecrets } from './secrets';
+import { describeTlsFailure, tlsFailureOf } from './tls';
 
 /** Engine codes that mean a node parameter is wrong (not SprintHub or Supabase failing). */
 const PARAMETER_CODES = new Set([
@@ -103,6 +104,8 @@ function describeSyncError(json: SyncErrorJson): string {
 	if (code === 'unknown_segment') {
 		return 'SprintHub has no segment with this id: pick the segment from the list, or check its id in SprintHub.';
 	}
+	const tls = tlsFailureOf(json.message);
+	if (tls) return describeTlsFailure(tls, null);
 	return json.hint;
 }
 

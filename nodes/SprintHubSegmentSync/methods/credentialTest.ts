@@ -1,5 +1,6 @@
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { redactSecrets, SprintHubClient } from '../../../engine';
+import { describeTlsFailure, tlsFailureOf } from '../helpers/tls';
 
 /**
  * One cheap SprintHub call (the first segment) that tells a wrong token, a wrong instance, a
@@ -23,6 +24,9 @@ export async function sprintHubApiTest(this: ICredentialTestFunctions, credentia
 	}
 	const result = await client.ping();
 	if (result.ok) return { status: 'OK', message: `Connection successful (instance ${client.instance})` };
+	const cause = (result.error as { cause?: { code?: string; message?: string } }).cause;
+	const tls = tlsFailureOf([cause?.code, cause?.message, result.message].filter(Boolean).join(' '));
+	if (tls) return { status: 'Error', message: redactSecrets(describeTlsFailure(tls, client.baseUrl.origin), secrets) };
 	const byReason: Record<string, string> = {
 		invalid_token: 'SprintHub rejected the API token: copy it again from SprintHub → Settings → Integrations → API.',
 		unknown_instance: `SprintHub does not know the instance "${client.instance}": use your account’s subdomain (acme for acme.sprinthub.app).`,

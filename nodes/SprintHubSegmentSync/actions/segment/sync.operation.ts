@@ -11,7 +11,7 @@ const properties: INodeProperties[] = [
 	segmentLocator({
 		multiple: true,
 		description:
-			'The segments to sync now: pick one, type ids separated by commas, or map them per input item with an expression. Each must be registered (Segment → Add).',
+			'The segment to sync now, picked from the list. To sync several at once, switch to By ID(s) and type their ids separated by commas, or map them per input item with an expression. Each must be registered (Segment → Add).',
 	}),
 	syncOptions([
 		parallelSegmentsOption,
