@@ -105,6 +105,25 @@ function withShortSchedule(workflow: WorkflowImport): WorkflowImport {
 	return copy;
 }
 
+/**
+ * The copy of the sync workflow the headless runs use: the bundled JSON plus a Manual Trigger wired to
+ * Sync Due Segments, because `n8n execute` starts only from one. The bundled workflow has the Schedule
+ * Trigger alone: n8n's editor would pick the schedule trigger for "Execute workflow" over a Manual
+ * Trigger anyway, and running it by hand there syncs what is due just the same (the browser suite
+ * does that).
+ */
+function withManualTrigger(workflow: WorkflowImport): WorkflowImport {
+	const copy = JSON.parse(JSON.stringify(workflow)) as WorkflowImport;
+	const target = (copy.nodes as WorkflowNode[]).find((node) => node.type === 'n8n-nodes-sprinthub-sync.sprintHubSegmentSync' && node.parameters.operation === 'syncDue');
+	assert(target, 'the sync workflow has a Sync Due node');
+	copy.nodes = [
+		...copy.nodes,
+		{ id: 'e2e-run-by-hand', name: 'Run by hand (e2e)', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 300], parameters: {} },
+	];
+	copy.connections = { ...copy.connections, 'Run by hand (e2e)': { main: [[{ node: target.name, type: 'main', index: 0 }]] } };
+	return copy;
+}
+
 /** Runs a command with the caller's environment; throws with the output's tail when it fails. */
 async function run(command: string, args: string[], timeoutMs: number): Promise<string> {
 	const result = await runCommand(command, args, { cwd: repoRoot, env: process.env, timeoutMs });
@@ -183,7 +202,7 @@ async function makeAllDue(stack: Stack): Promise<void> {
 	for (const segment of segments) await stack.query('select sync_run_segment_now($1)', [segment.id]);
 }
 
-/** A headless run of the sync workflow from its Manual Trigger; the run itself must succeed. */
+/** A headless run of the sync workflow from the Manual Trigger of withManualTrigger(); the run itself must succeed. */
 async function runSyncByHand(world: World, workflowId: string): Promise<void> {
 	const result = await world.instance.execute(workflowId);
 	assert(
@@ -254,6 +273,8 @@ async function runOn(major: N8nMajor, tarball: string): Promise<void> {
 			}
 			const syncSettings = JSON.parse(stored.find((row) => row.id === bundled.sync.id)!.settings ?? '{}') as { errorWorkflow?: string };
 			assertEqual(syncSettings.errorWorkflow, bundled.alerts.id, 'error workflow of the sync workflow');
+			// The headless runs below start from a Manual Trigger (n8n execute needs one): the same workflow plus one.
+			await instance.importWorkflows([withManualTrigger(bundled.sync)]);
 		});
 		if (!prepared) return;
 
