@@ -5,10 +5,8 @@
  * each version: installs the tarball as n8n does, imports credentials and the bundled workflows, runs
  * the sync headless and checks the database against the SprintHub simulator, makes SprintHub fail and
  * checks the Slack and e-mail alerts (once, then a recovery), lets the activated schedule sync by itself,
- * posts a lead to the webhook workflow, proves nothing is left running, then uses the editor in a real
- * browser (editorBrowser.ts: owner, credentials, import, every node, list search, runs from the editor,
- * console errors) and runs queue mode (queueSync.ts: main + two workers, Redis, Postgres; 8 segments
- * due at once). Loopback only.
+ * posts a lead to the webhook workflow, proves nothing is left running, then runs queue mode
+ * (queueSync.ts: main + two workers, Redis, Postgres; 8 segments due at once). Loopback only.
  * Prints `N passed, N failed`; exits non-zero on any failure.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,7 +17,6 @@ import * as path from 'node:path';
 import { openInChromium } from '../support/chromium';
 import { startSimulator, type Simulator } from '../support/simulator';
 import { startStack, type Stack } from '../support/stack';
-import { runEditorBrowser } from './editorBrowser';
 import { runQueueSync } from './queueSync';
 import { installPackageTarball, packPackage } from './support/installPackage';
 import { N8nInstance, type WorkflowImport } from './support/n8nInstance';
@@ -126,25 +123,6 @@ function withShortSchedule(workflow: WorkflowImport): WorkflowImport {
 	return copy;
 }
 
-/**
- * The copy of the sync workflow the headless runs use: the bundled JSON plus a Manual Trigger wired to
- * Sync Due Segments, because `n8n execute` starts only from one. The bundled workflow has the Schedule
- * Trigger alone: n8n's editor would pick the schedule trigger for "Execute workflow" over a Manual
- * Trigger anyway, and running it by hand there syncs what is due just the same (the browser suite
- * does that).
- */
-function withManualTrigger(workflow: WorkflowImport): WorkflowImport {
-	const copy = JSON.parse(JSON.stringify(workflow)) as WorkflowImport;
-	const target = (copy.nodes as WorkflowNode[]).find((node) => node.type === 'n8n-nodes-sprinthub-sync.sprintHubSegmentSync' && node.parameters.operation === 'syncDue');
-	assert(target, 'the sync workflow has a Sync Due node');
-	copy.nodes = [
-		...copy.nodes,
-		{ id: 'e2e-run-by-hand', name: 'Run by hand (e2e)', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 300], parameters: {} },
-	];
-	copy.connections = { ...copy.connections, 'Run by hand (e2e)': { main: [[{ node: target.name, type: 'main', index: 0 }]] } };
-	return copy;
-}
-
 /** Runs a command with the caller's environment; throws with the output's tail when it fails. */
 async function run(command: string, args: string[], timeoutMs: number): Promise<string> {
 	const result = await runCommand(command, args, { cwd: repoRoot, env: process.env, timeoutMs });
@@ -223,7 +201,7 @@ async function makeAllDue(stack: Stack): Promise<void> {
 	for (const segment of segments) await stack.query('select sync_run_segment_now($1)', [segment.id]);
 }
 
-/** A headless run of the sync workflow from the Manual Trigger of withManualTrigger(); the run itself must succeed. */
+/** A headless run of the sync workflow from its Manual Trigger; the run itself must succeed. */
 async function runSyncByHand(world: World, workflowId: string): Promise<void> {
 	const result = await world.instance.execute(workflowId);
 	assert(
@@ -305,8 +283,6 @@ async function runOn(major: N8nMajor, tarball: string): Promise<void> {
 			}
 			const syncSettings = JSON.parse(stored.find((row) => row.id === bundled.sync.id)!.settings ?? '{}') as { errorWorkflow?: string };
 			assertEqual(syncSettings.errorWorkflow, bundled.alerts.id, 'error workflow of the sync workflow');
-			// The headless runs below start from a Manual Trigger (n8n execute needs one): the same workflow plus one.
-			await instance.importWorkflows([withManualTrigger(bundled.sync)]);
 		});
 		if (!prepared) return;
 
@@ -577,8 +553,6 @@ async function main(): Promise<void> {
 		if (packed && installed) {
 			for (const major of majors) {
 				await runOn(major, tarball);
-				// The editor in a real browser (Debian's chromium): editorBrowser.ts.
-				await runEditorBrowser(major, tarball, check, timings);
 				// Queue mode (main + two workers, Redis, Postgres as n8n's database): queueSync.ts.
 				await runQueueSync(major, tarball, check, timings);
 			}
