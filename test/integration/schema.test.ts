@@ -43,6 +43,9 @@ describe('migrations', () => {
 		}
 		const after = await stack.query(`select count(*)::int as n from pg_class where relnamespace = 'public'::regnamespace`);
 		expect(after).toEqual(before);
+		// PostgREST reloads its schema after each file, asynchronously: the tests after this one call it,
+		// so wait for the reload that follows the last file (an earlier one saw sync_claim's old overload).
+		await stack.reloadSchema();
 		expect(await stack.query(`select segment_name from sync_segments_control where segment_id = 1`)).toEqual([{ segment_name: 'kept' }]);
 		await stack.query(`delete from sync_segments_control where segment_id = 1`);
 	});
