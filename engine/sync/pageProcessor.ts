@@ -44,7 +44,7 @@ export class PageProcessor {
 			if (writer && !lease.lost && error.fetched.length > 0) {
 				await writer
 					.write(error.fetched, [], `${pageKey}:stopped`, null, walk)
-					.catch((writeError: unknown) => tally.keepError(fromStoreError(writeError).toJSON()));
+					.then(() => tally.detailsWritten(error.fetched), (writeError: unknown) => tally.keepError(fromStoreError(writeError).toJSON()));
 			}
 			throw error.reason;
 		}
@@ -70,5 +70,6 @@ export class PageProcessor {
 			tally.stats.deleted += deletedIds.length;
 		}
 		await writer.write(writes, membershipOnly, pageKey, checkpoint, walk);
+		tally.detailsWritten(writes);
 	}
 }
