@@ -99,7 +99,7 @@ export class SyncStore {
 			p_checkpoint: options.checkpoint ?? null,
 			p_page_key: options.pageKey === undefined || options.pageKey === null ? null : String(options.pageKey),
 			p_stats: options.stats ?? null,
-			// Sent only when given, like p_request_id: an older schema still answers.
+			// Sent only when given, like p_request_id: a caller without it works on a schema without it.
 			...(typeof options.walk === 'number' ? { p_walk: options.walk } : {}),
 		});
 	}
