@@ -136,6 +136,10 @@ function printResults(output: Output, results: SegmentSyncResult[]): void {
 			);
 		}
 		if (result.leftBlocked) output.line(`  ${formatNumber(result.leftBlocked)} leavers not marked: too large a share of the segment looked gone (leave guard).`);
+		if (result.leaversPending) {
+			const pending = result.leaversPending;
+			output.line(`  ${formatNumber(pending)} ${pending === 1 ? 'leaver' : 'leavers'} pending confirmation: left while the pages were read; the next run marks them if it misses them too.`);
+		}
 		if (result.status !== 'success') output.line(`  ${result.message}`);
 	}
 	if (results.length > 1) {

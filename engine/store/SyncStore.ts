@@ -99,6 +99,8 @@ export class SyncStore {
 			p_checkpoint: options.checkpoint ?? null,
 			p_page_key: options.pageKey === undefined || options.pageKey === null ? null : String(options.pageKey),
 			p_stats: options.stats ?? null,
+			// Sent only when given, like p_request_id: a caller without it works on a schema without it.
+			...(typeof options.walk === 'number' ? { p_walk: options.walk } : {}),
 		});
 	}
 
@@ -174,6 +176,7 @@ export class SyncStore {
 			p_error_class: options.errorClass ?? null,
 			p_success_rate: options.successRate ?? null,
 			p_retry_after_seconds: options.retryAfterSeconds ?? null,
+			...(typeof options.walk === 'number' ? { p_walk: options.walk } : {}),
 		});
 	}
 
@@ -242,7 +245,8 @@ export class SyncStore {
 
 	/** Per-segment health (view sync_segments_health). */
 	async health(segmentIds?: number[]): Promise<SegmentHealth[]> {
-		let query = this.client.from('sync_segments_health').select('*').order('segment_id');
+		// leavers_pending is a computed column of the view (a function of its row), named to be read.
+		let query = this.client.from('sync_segments_health').select('*,leavers_pending').order('segment_id');
 		if (segmentIds) query = query.in('segment_id', segmentIds);
 		return this.read<SegmentHealth[]>('health', query);
 	}

@@ -48,7 +48,8 @@ export class StoreError extends Error {
 	}
 }
 
-const MISSING_OBJECT_CODES = new Set(['PGRST202', 'PGRST205', '42P01', '42883']);
+// 42703: a column the store reads (e.g. the health view's computed leavers_pending) is not there yet.
+const MISSING_OBJECT_CODES = new Set(['PGRST202', 'PGRST205', '42P01', '42883', '42703']);
 
 /**
  * Turns a PostgREST/supabase-js error into a StoreError whose message says what to fix. Every

@@ -81,6 +81,8 @@ export interface ApplyPageOptions {
 	checkpoint?: Checkpoint | null;
 	/** Identifies the page within the run (e.g. its number) so a retried call counts once. */
 	pageKey?: string | number | null;
+	/** The walk of the pass the page belongs to (members remember the last walk that saw them). */
+	walk?: number | null;
 	stats?: EngineStats | null;
 }
 
@@ -142,6 +144,8 @@ export interface FinishOptions {
 	successRate?: number | null;
 	/** Due again after this many seconds (overrides the schedule). */
 	retryAfterSeconds?: number | null;
+	/** The walk of the pass that saw the whole segment: members it missed are leavers pending confirmation. */
+	walk?: number | null;
 }
 
 /** The run's counters in its log row: what the database counted plus the engine's own (EngineStats). */
@@ -174,6 +178,8 @@ export interface FinishResult {
 	success_rate: number | null;
 	duration_seconds: number;
 	stats: RunStats;
+	/** Members an earlier walk of the pass saw and the final walk missed: the next run marks them if it misses them too. */
+	leavers_pending?: number;
 }
 
 export interface SegmentControl {
@@ -255,6 +261,8 @@ export interface SegmentHealth
 	members: number;
 	quarantined: number;
 	health: SegmentHealthState;
+	/** Leavers pending confirmation after the last finished run. */
+	leavers_pending: number;
 }
 
 export interface RunLog {
@@ -272,6 +280,8 @@ export interface RunLog {
 	finished_at: Timestamp | null;
 	error_class: ErrorClass | null;
 	resumed_from: string | null;
+	/** Leavers pending confirmation when the run finished (null for runs closed before this was counted). */
+	leavers_pending: number | null;
 }
 
 /** What sync_upsert_leads did with one input record (in input order). */

@@ -27,8 +27,8 @@ export class PageProcessor {
 		},
 	) {}
 
-	/** `checkpoint` is what the page's last batch commits (where the next run resumes). */
-	async process(leads: Lead[], pageKey: string, checkpoint: Record<string, unknown>): Promise<void> {
+	/** `checkpoint` is what the page's last batch commits (where the next run resumes); `walk` the page's walk. */
+	async process(leads: Lead[], pageKey: string, checkpoint: Record<string, unknown>, walk: number): Promise<void> {
 		const { runId, store, db, lease, tally, enricher, writer } = this.run;
 		const ids = leads.map((lead) => lead.id);
 		const known: Map<number, LeadMarker> = ids.length ? await db.run(() => store.markers(ids)) : new Map();
@@ -42,7 +42,9 @@ export class PageProcessor {
 			// that keeps being stopped mid-page (throttling, cancel, timeouts) still makes progress.
 			// A failure here is kept in the run's errors; the page's own failure is what ends the run.
 			if (writer && !lease.lost && error.fetched.length > 0) {
-				await writer.write(error.fetched, [], `${pageKey}:stopped`, null).catch((writeError: unknown) => tally.keepError(fromStoreError(writeError).toJSON()));
+				await writer
+					.write(error.fetched, [], `${pageKey}:stopped`, null, walk)
+					.then(() => tally.detailsWritten(error.fetched), (writeError: unknown) => tally.keepError(fromStoreError(writeError).toJSON()));
 			}
 			throw error.reason;
 		}
@@ -67,6 +69,7 @@ export class PageProcessor {
 			await db.run(() => store.markDeleted(runId, deletedIds));
 			tally.stats.deleted += deletedIds.length;
 		}
-		await writer.write(writes, membershipOnly, pageKey, checkpoint);
+		await writer.write(writes, membershipOnly, pageKey, checkpoint, walk);
+		tally.detailsWritten(writes);
 	}
 }

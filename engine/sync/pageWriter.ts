@@ -28,9 +28,10 @@ export class PageWriter {
 
 	/**
 	 * `writes` carry records; `membershipOnly` leads are only marked as seen in the segment and travel
-	 * with the last batch. `checkpoint` null writes without moving the checkpoint.
+	 * with the last batch. `checkpoint` null writes without moving the checkpoint. `walk` is the walk
+	 * of the pass the page belongs to (members remember the last walk that saw them).
 	 */
-	async write(writes: PageLead[], membershipOnly: PageLead[], pageKey: string, checkpoint: Record<string, unknown> | null): Promise<void> {
+	async write(writes: PageLead[], membershipOnly: PageLead[], pageKey: string, checkpoint: Record<string, unknown> | null, walk: number): Promise<void> {
 		const { runId, store, db, tally } = this.run;
 		let pending = writes;
 		let part = 0;
@@ -40,7 +41,7 @@ export class PageWriter {
 			const last = rest.length === 0;
 			const items = last ? [...batch, ...membershipOnly] : batch;
 			try {
-				const counts = await db.run(() => store.applyPage(runId, items, { checkpoint: last ? checkpoint : null, pageKey: `${pageKey}:${part}` }));
+				const counts = await db.run(() => store.applyPage(runId, items, { checkpoint: last ? checkpoint : null, pageKey: `${pageKey}:${part}`, walk }));
 				tally.stats.inserted += counts.inserted;
 				tally.stats.updated += counts.updated;
 				tally.stats.unchanged += counts.unchanged;

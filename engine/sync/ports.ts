@@ -91,6 +91,12 @@ export interface SegmentSyncResult {
 	left: number;
 	/** Leavers the guard refused to mark (too large a share of the segment looked gone). */
 	leftBlocked: number;
+	/**
+	 * Members an earlier walk of the run saw and the walk that saw the whole segment missed (they left
+	 * while the run paged): not marked yet, since one walk missing a lead is not enough; the next run
+	 * marks them if it misses them too.
+	 */
+	leaversPending: number;
 	resumed: boolean;
 	/** The run saw the whole segment (leavers could be marked). */
 	complete: boolean;

@@ -40,6 +40,7 @@ export function runResult(run: RunIdentity, tally: RunTally, parts: ResultParts)
 		successRate: tally.successRate(),
 		left: 0,
 		leftBlocked: 0,
+		leaversPending: 0,
 		resumed: run.resumed,
 		complete: false,
 		nextExecution: null,
@@ -119,6 +120,7 @@ export async function finishWalked(
 				errorClass: incompleteReason ? 'transient' : stats.failed > 0 ? 'data' : null,
 				stats: tally.logIncrements(),
 				complete,
+				walk: complete ? outcome.walk : null,
 			}),
 		);
 	} catch (error) {
@@ -133,6 +135,7 @@ export async function finishWalked(
 		message: finished.message ?? tally.summary(incompleteReason),
 		left: finished.left,
 		leftBlocked: finished.left_blocked,
+		leaversPending: finished.leavers_pending ?? 0,
 		complete,
 		nextExecution: finished.next_execution,
 	});

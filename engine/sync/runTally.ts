@@ -99,6 +99,16 @@ export class RunTally {
 		this.keepError(error);
 	}
 
+	/**
+	 * Leads written with a detail record: a fetch failure of this run for one of them is no longer a
+	 * failure (the write resolved its quarantine, and the log row's `failed` went down with it).
+	 */
+	detailsWritten(writes: ReadonlyArray<{ id?: unknown; enriched?: boolean }>): void {
+		for (const write of writes) {
+			if (write.enriched && this.fetchFailedIds.delete(Number(write.id))) this.stats.failed -= 1;
+		}
+	}
+
 	/** Leads of the segment, once (the largest walk). */
 	leadsSeenOnce(): number {
 		return Math.max(this.mostInOneWalk, this.walkReceived);

@@ -16,14 +16,16 @@ import type { RunTally } from './runTally';
 
 type Lead = Record<string, unknown> & { id: number };
 
-/** Handles one page; `checkpoint` is what to store once the page is written. */
-export type PageHandler = (leads: Lead[], pageKey: string, checkpoint: Record<string, unknown>) => Promise<void>;
+/** Handles one page of walk `walk`; `checkpoint` is what to store once the page is written. */
+export type PageHandler = (leads: Lead[], pageKey: string, checkpoint: Record<string, unknown>, walk: number) => Promise<void>;
 
 export interface WalkOutcome {
 	/** The run saw the whole segment: leavers may be marked. */
 	complete: boolean;
 	/** Why the run could not see the whole segment ('' when complete). */
 	incompleteReason: string;
+	/** The walk of the pass that ended the run (when complete, the one that saw the whole segment). */
+	walk: number;
 }
 
 export class SegmentWalker {
@@ -58,7 +60,7 @@ export class SegmentWalker {
 			tally.startWalk();
 			tally.emit({ type: 'walk', segmentId, walk: this.pass.walk });
 			const stoppedBecause = await this.walkPages();
-			if (stoppedBecause) return { complete: false, incompleteReason: stoppedBecause };
+			if (stoppedBecause) return { complete: false, incompleteReason: stoppedBecause, walk: this.pass.walk };
 			tally.endWalk();
 			if (!this.pass.shifted) {
 				if (runId !== null && !confirming && (await leaversNeedConfirming({ runId, store: this.run.store, db: this.run.db }))) {
@@ -66,12 +68,12 @@ export class SegmentWalker {
 					this.pass = nextWalk(this.pass);
 					continue;
 				}
-				return { complete: true, incompleteReason: '' };
+				return { complete: true, incompleteReason: '', walk: this.pass.walk };
 			}
 			// Walks are bounded per run, not per pass: a run that resumes a restless pass gets its own
 			// walks, otherwise it would resume at the end of the last walk and give up forever.
 			if (tally.stats.walks >= this.maxWalks) {
-				return { complete: false, incompleteReason: `The segment kept changing during ${tally.stats.walks} walks; leavers will be marked after a stable run.` };
+				return { complete: false, incompleteReason: `The segment kept changing during ${tally.stats.walks} walks; leavers will be marked after a stable run.`, walk: this.pass.walk };
 			}
 			// The segment moved while we read it: walk it again. Membership seen in every walk of the
 			// pass is kept, so the union survives and nobody who stayed is lost.
@@ -112,7 +114,7 @@ export class SegmentWalker {
 			tally.emit({ type: 'page', segmentId, page: pass.nextPage, leads: page.received, total: page.total, seen: pass.seen });
 
 			for (const bad of page.invalid) tally.recordFailed(toSyncError(bad.error, [], 'data').toJSON());
-			await this.handlePage(page.leads, `${pass.walk}:${pass.nextPage}`, checkpointAfterPage(pass));
+			await this.handlePage(page.leads, `${pass.walk}:${pass.nextPage}`, checkpointAfterPage(pass), pass.walk);
 			tally.pageHandled(page.leads.length);
 			pass.nextPage += 1;
 

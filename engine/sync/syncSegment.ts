@@ -145,7 +145,7 @@ export async function syncSegment(
 			projection: enrichment === 'none' ? LIST_PROJECTION : MARKER_PROJECTION,
 			maxWalks: options.maxWalks ?? 3,
 		},
-		(leads, pageKey, pageCheckpoint) => pages.process(leads, pageKey, pageCheckpoint),
+		(leads, pageKey, pageCheckpoint, walk) => pages.process(leads, pageKey, pageCheckpoint, walk),
 	);
 	let outcome: WalkOutcome;
 	try {

@@ -387,6 +387,29 @@ describe('segments, sync and status', () => {
 		expect(await world.memberIds(201)).toEqual(truthMemberIds(world.sim, 201));
 	});
 
+	test('a lead that leaves while the pages are read is reported pending; the next sync marks it', async () => {
+		// Where the first page request falls: after the CLI's own calls before the sync (its pre-flight).
+		world.sim.resetLog();
+		expect((await cli(['sync', '201', ...FAST])).code).toBe(0);
+		const beforeFirstPage = world.sim.requests.findIndex((request) => request.endpoint === 'segmentLeads');
+		expect(beforeFirstPage).toBeGreaterThanOrEqual(0);
+		const leaver = Array.from(world.sim.truth.segmentMemberIds(201))[0];
+		let left: number[] = [];
+		// Page 0 (all of the segment) is read with the leaver; just before the empty page that ends the
+		// walk, it leaves: the total moved, so the segment is walked again, without it.
+		const cancel = world.sim.schedule({ atRequest: beforeFirstPage + 2 }, () => (left = world.sim.mutate.leave(201, [leaver])));
+		const run = await cli(['sync', '201', ...FAST]).finally(cancel);
+		expect(left).toEqual([leaver]);
+		expect(run.code).toBe(0);
+		expect(run.stdout).toMatch(/^Segment 201 "Hot leads": success in /m);
+		expect(run.stdout).toContain('  1 leaver pending confirmation: left while the pages were read; the next run marks them if it misses them too.');
+		expect(await world.memberIds(201)).toContain(leaver);
+
+		const next = await cli(['sync', '201', '--json', ...FAST]);
+		expect(JSON.parse(next.stdout)).toMatchObject({ exitCode: 0, results: [{ status: 'success', left: 1, leaversPending: 0 }] });
+		expect(await world.memberIds(201)).toEqual(truthMemberIds(world.sim, 201));
+	});
+
 	test('status prints the health table', async () => {
 		const run = await cli(['status']);
 		expect(run.code).toBe(0);

@@ -43,6 +43,9 @@ describe('migrations', () => {
 		}
 		const after = await stack.query(`select count(*)::int as n from pg_class where relnamespace = 'public'::regnamespace`);
 		expect(after).toEqual(before);
+		// PostgREST reloads its schema after each file, asynchronously: the tests after this one call it,
+		// so wait for the reload that follows the last file (an earlier one saw sync_claim's old overload).
+		await stack.reloadSchema();
 		expect(await stack.query(`select segment_name from sync_segments_control where segment_id = 1`)).toEqual([{ segment_name: 'kept' }]);
 		await stack.query(`delete from sync_segments_control where segment_id = 1`);
 	});
@@ -206,6 +209,29 @@ describe('a project where the migrations were not run', () => {
 			}
 		} finally {
 			await empty.stop();
+		}
+	});
+});
+
+describe('a project whose migrations stop before the leavers-pending one', () => {
+	test('the health read and a run\'s page writes say to run the migrations', async () => {
+		const behind = await startStack({ migrations: false });
+		try {
+			for (const migration of listMigrations().filter((m) => m.version < '20261201001000')) await behind.query(readFileSync(migration.path, 'utf8'));
+			await behind.reloadSchema();
+			const store = SyncStore.connect({ url: behind.supabaseUrl, serviceRoleKey: behind.serviceRoleKey });
+			await store.addSegment(5, { schedule: '1 day' });
+			const [claimed] = await store.claim({ worker: 'w', segmentIds: [5] });
+			expect(claimed.run_id).toEqual(expect.any(String));
+			const runId = claimed.run_id as string;
+			for (const call of [() => store.health(), () => store.applyPage(runId, [{ id: 1 }], { walk: 1 })]) {
+				const error = (await call().catch((e: unknown) => e)) as StoreError;
+				expect(error).toBeInstanceOf(StoreError);
+				expect(error.kind).toBe('migrations_missing');
+				expect(error.message).toContain('run the migrations');
+			}
+		} finally {
+			await behind.stop();
 		}
 	});
 });

@@ -114,6 +114,9 @@ describe('sync paging: capped pages, a moving segment, wild types, clear errors'
 		// Those the first run had stored (seen before they went) are marked now; nobody else is.
 		const heldAfterFirst = [...stored].filter((id) => gone.has(id)).sort((a, b) => a - b);
 		expect(heldAfterFirst.length).toBeGreaterThan(0);
+		// The first run saw them in one walk and missed them in the next: it reported them as pending.
+		expect(first.leaversPending).toBe(heldAfterFirst.length);
+		expect(second.leaversPending).toBe(0);
 		expect(leftRows.map((row) => Number(row.lead_id))).toEqual(heldAfterFirst);
 		expect(second.left).toBe(heldAfterFirst.length);
 		// No detail call for what did not change; one per leaver, and those SprintHub deleted are stamped.

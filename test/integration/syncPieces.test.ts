@@ -44,7 +44,7 @@ describe('PageWriter', () => {
 		const lease = new RunLease(store, null, undefined);
 		const writer = new PageWriter({ segmentId, runId, store, db: new DatabaseCalls(lease.signal), tally }, { maxRows: 40, maxBytes: 5_000 });
 		const writes = Array.from({ length: 100 }, (_, i) => lead(i + 1));
-		await writer.write(writes, [{ id: 500 }, { id: 501 }], '1:0', { nextPage: 1, limit: 1000 });
+		await writer.write(writes, [{ id: 500 }, { id: 501 }], '1:0', { nextPage: 1, limit: 1000 }, 1);
 
 		const batches = events.flatMap((event) => (event.type === 'written' ? [event.inserted] : []));
 		// ~300 bytes a lead: the byte bound cuts before the row bound; each batch is as full as it can be.
@@ -71,8 +71,8 @@ describe('PageWriter', () => {
 		const lease = new RunLease(store, null, undefined);
 		const writer = new PageWriter({ segmentId, runId, store, db: new DatabaseCalls(lease.signal), tally });
 		const writes = Array.from({ length: 10 }, (_, i) => lead(2000 + i));
-		await writer.write(writes, [], '1:0', null);
-		await writer.write(writes, [], '1:0', null);
+		await writer.write(writes, [], '1:0', null, 1);
+		await writer.write(writes, [], '1:0', null, 1);
 		expect(tally.stats.inserted).toBe(10);
 		expect(await stack.query('select count(*)::int as n from sync_segment_leads where segment_id = $1', [segmentId])).toEqual([{ n: 10 }]);
 	});
@@ -84,16 +84,16 @@ describe('leaversNeedConfirming', () => {
 		const lease = new RunLease(store, null, undefined);
 		const tally = new RunTally();
 		const writer = new PageWriter({ segmentId, runId, store, db: new DatabaseCalls(lease.signal), tally });
-		await writer.write([lead(3001), lead(3002), lead(3003)], [], '1:0', null);
+		await writer.write([lead(3001), lead(3002), lead(3003)], [], '1:0', null, 1);
 		await store.finish(runId, { status: 'success', complete: true });
 
 		const second = await store.claim({ worker: 'worker-a', segmentIds: [segmentId], trigger: 'manual' });
 		const secondRun = second[0].run_id!;
 		const run = { runId: secondRun, store, db: new DatabaseCalls(lease.signal), tally };
 		const secondWriter = new PageWriter({ segmentId, runId: secondRun, store, db: new DatabaseCalls(lease.signal), tally });
-		await secondWriter.write([], [{ id: 3001 }, { id: 3002 }], '1:0', null);
+		await secondWriter.write([], [{ id: 3001 }, { id: 3002 }], '1:0', null, 1);
 		expect(await leaversNeedConfirming(run)).toBe(true); // 3003 was not seen
-		await secondWriter.write([], [{ id: 3003 }], '1:1', null);
+		await secondWriter.write([], [{ id: 3003 }], '1:1', null, 1);
 		expect(await leaversNeedConfirming(run)).toBe(false);
 	});
 });

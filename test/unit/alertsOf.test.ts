@@ -31,6 +31,7 @@ function health(overrides: Partial<SegmentHealth>): SegmentHealth {
 		members: 100,
 		quarantined: 0,
 		health: 'ok',
+		leavers_pending: 0,
 		...overrides,
 	};
 }

@@ -101,6 +101,7 @@ export function summaryOf(result: SegmentSyncResult, secrets: ExecutionSecrets):
 		joined: s.joined,
 		left: result.left,
 		leftBlocked: result.leftBlocked,
+		leaversPending: result.leaversPending,
 		deleted: s.deleted,
 		quarantined: s.failed,
 		detailCalls: s.detailCalls,

@@ -41,7 +41,7 @@ describe('SegmentWalker: pages, page size, re-walks, the end', () => {
 
 	it('learns the page size the server honours on page 0 and sees the whole segment, ending on an empty page', async () => {
 		const { walker, handled, tally } = walkerOf(sim, 101, { pageSize: 1000 });
-		expect(await walker.walk()).toEqual({ complete: true, incompleteReason: '' });
+		expect(await walker.walk()).toEqual({ complete: true, incompleteReason: '', walk: 1 });
 		expect(handled.flatMap((page) => page.ids)).toEqual(sim.truth.segmentMemberIds(101));
 		expect(handled.map((page) => page.pageKey)).toEqual(['1:0', '1:1', '1:2']);
 		// What the last page's write stores: the next run would start after it, at the honoured size.
@@ -54,7 +54,7 @@ describe('SegmentWalker: pages, page size, re-walks, the end', () => {
 		const { walker, handled, tally } = walkerOf(sim, 101, { pageSize: 100 });
 		// Five leads join after the first page was read: the total moves.
 		sim.schedule({ atRequest: 2 }, () => sim.mutate.join(101, 5));
-		expect(await walker.walk()).toEqual({ complete: true, incompleteReason: '' });
+		expect(await walker.walk()).toEqual({ complete: true, incompleteReason: '', walk: 2 });
 		expect(tally.stats.walks).toBe(2);
 		expect(handled.map((page) => page.pageKey).filter((key) => key.startsWith('2:'))).toEqual(['2:0', '2:1', '2:2']);
 		expect(new Set(handled.flatMap((page) => page.ids))).toEqual(new Set(sim.truth.segmentMemberIds(101)));
@@ -64,7 +64,7 @@ describe('SegmentWalker: pages, page size, re-walks, the end', () => {
 		const { walker, tally } = walkerOf(sim, 101, { pageSize: 100, maxWalks: 1 });
 		sim.schedule({ atRequest: 2 }, () => sim.mutate.leave(101, 3));
 		const outcome = await walker.walk();
-		expect(outcome).toEqual({ complete: false, incompleteReason: 'The segment kept changing during 1 walks; leavers will be marked after a stable run.' });
+		expect(outcome).toEqual({ complete: false, incompleteReason: 'The segment kept changing during 1 walks; leavers will be marked after a stable run.', walk: 1 });
 		expect(tally.stats.walks).toBe(1);
 	});
 
@@ -73,7 +73,7 @@ describe('SegmentWalker: pages, page size, re-walks, the end', () => {
 		sim.faults.add({ kind: 'wrongShape', endpoint: 'segmentLeads', nth: 2, body: first.json });
 		const { walker, handled, tally } = walkerOf(sim, 102, { pageSize: 100 });
 		const outcome = await walker.walk();
-		expect(outcome).toEqual({ complete: false, incompleteReason: 'SprintHub returned page 1 identical to the page before; paging stopped.' });
+		expect(outcome).toEqual({ complete: false, incompleteReason: 'SprintHub returned page 1 identical to the page before; paging stopped.', walk: 1 });
 		expect(handled).toHaveLength(1);
 		expect(tally.errors).toEqual([expect.objectContaining({ code: 'repeated_page', errorClass: 'transient' })]);
 	});
