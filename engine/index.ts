@@ -11,7 +11,7 @@ export { SyncError, toSyncError, isSyncError } from './errors';
 export { redactSecrets } from './redaction';
 export type { SyncErrorClass, SyncErrorJson } from './errors';
 export * from './sprinthub';
-export { SyncStore, StoreError } from './store';
+export { SyncStore, StoreError, schemaNameProblem } from './store';
 export type {
 	ClaimRow,
 	SegmentControl,
