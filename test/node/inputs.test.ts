@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 /** Runs two items whose second one carries the bad value (in `$json.value`); the error must name item 1. */
-async function secondItemRefused(parameters: INodeParameters, value: unknown): Promise<NodeOperationError> {
+async function secondItemRefused(parameters: INodeParameters, value: string | number): Promise<NodeOperationError> {
 	const run = await runner.run(parameters, { items: [{ value: null }, { value }] });
 	expect(run.error).toBeInstanceOf(NodeOperationError);
 	expect(run.error!.context?.itemIndex).toBe(1);
