@@ -3,14 +3,17 @@
 const CONNECTION = `Connection (flags win over the environment, which wins over ./.env):
   --sprinthub-url URL   SPRINTHUB_BASE_URL or VITE_SPRINTHUB_BASE_URL (default https://sprinthub-api-master.sprinthub.app)
   --instance NAME       SPRINTHUB_INSTANCE or VITE_SPRINTHUB_INSTANCE (the account subdomain, e.g. acme)
-  --token-file FILE     read SPRINTHUB_API_TOKEN from FILE (- for standard input)
+  --token-file FILE     SPRINTHUB_API_TOKEN or VITE_SPRINTHUB_API_TOKEN, read from FILE (- for standard input)
   --supabase-url URL    SUPABASE_URL or VITE_SUPABASE_URL (the project URL, e.g. https://abcd.supabase.co)
-  --supabase-key-file FILE  read SUPABASE_SERVICE_ROLE_KEY (service role / secret key) from FILE (- for standard input)
+  --supabase-key-file FILE
+                        SUPABASE_SERVICE_ROLE_KEY (service role / secret key), read from FILE (- for standard
+                        input); VITE_SUPABASE_SERVICE_ROLE_KEY works but is warned about: bundlers put every
+                        VITE_* variable into browser code
   --schema NAME         schema of the sync tables (default public; SPRINTHUB_SYNC_SCHEMA)
   --env-file PATH       read this file instead of ./.env
-  --token TOKEN, --supabase-key KEY  also work, but a secret typed as a flag shows in ps and in the shell's
-                        history: keep the token and the key in the environment or in .env (chmod 600), or
-                        give them a file. Keep the key out of VITE_* variables: bundlers put those in browser code.`;
+  --token TOKEN, --supabase-key KEY
+                        work too, but a secret typed as a flag shows in ps and in the shell's history: keep
+                        the token and the key in the environment or in .env (chmod 600), or give them a file`;
 
 const RUN_OPTIONS = `Run options (as in the n8n node):
   --enrichment MODE     changed (default: details only for new or changed leads) | all | none (list fields only)

@@ -1,5 +1,5 @@
 /** The sync engine: plain TypeScript that the node, the command line and the tests all drive. */
-export { SyncEngine, budgetAccount } from './engine';
+export { SyncEngine, budgetAccount, supabaseUrlProblem } from './engine';
 export type { SprintHubConnection, SupabaseConnection, SyncEngineOptions, SyncRunOptions, EngineProgressEvent, BudgetProgressEvent } from './engine';
 export { syncSegment } from './sync/syncSegment';
 export { changeMarkerOf, MARKER_PROJECTION, LIST_PROJECTION } from './sync/projections';

@@ -134,9 +134,9 @@ describe('the token and the key from a file or standard input', () => {
 	test('--help says the environment or .env is the better place than a flag, and offers the files', async () => {
 		const run = await cli(['--help']);
 		expect(run.code).toBe(0);
-		expect(run.stdout).toContain('--token-file FILE     read SPRINTHUB_API_TOKEN from FILE (- for standard input)');
-		expect(run.stdout).toContain('--supabase-key-file FILE');
-		expect(run.stdout).toMatch(/a secret typed as a flag shows in ps and in the shell's\s+history: keep the token and the key in the environment or in \.env/);
+		expect(run.stdout).toContain('--token-file FILE     SPRINTHUB_API_TOKEN or VITE_SPRINTHUB_API_TOKEN, read from FILE (- for standard input)');
+		expect(run.stdout).toMatch(/--supabase-key-file FILE\s+SUPABASE_SERVICE_ROLE_KEY \(service role \/ secret key\), read from FILE/);
+		expect(run.stdout).toMatch(/a secret typed as a flag shows in ps and in the shell's history: keep\s+the token and the key in the environment or in \.env/);
 	});
 
 	test('a missing token asks for the variable or the file flag, not the plain flag', async () => {

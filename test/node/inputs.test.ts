@@ -1,6 +1,6 @@
 import { NodeOperationError, type INodeParameters } from 'n8n-workflow';
 import { startSyncWorld, type SyncWorld } from '../support/world';
-import { byId, NodeRunner } from './support/fixtures';
+import { byId, credentialsOf, NodeRunner } from './support/fixtures';
 import { stopN8n } from './support/n8n';
 
 /**
@@ -111,6 +111,19 @@ describe('Segment → Add', () => {
 		expect(run.error!.message).toMatch(/runs more often than once a minute\. The shortest schedule is 1 minute/);
 		const [row] = await world.stack.query('select schedule from sync_segments_control where segment_id = 301');
 		expect(row.schedule).not.toBe('1 microsecond');
+	});
+});
+
+describe('credentials', () => {
+	test('a Supabase Host that is not a URL names the credential field, not an unexpected error', async () => {
+		const credentials = credentialsOf(world);
+		const run = await runner.run(
+			{ resource: 'syncHealth', operation: 'check' },
+			{ credentials: { ...credentials, supabaseApi: { host: 'https://my project.supabase.co', serviceRole: world.stack.serviceRoleKey } } },
+		);
+		expect(run.error).toBeInstanceOf(NodeOperationError);
+		expect(run.error!.message).toBe('The Supabase credential’s Host "https://my project.supabase.co" is not a project URL');
+		expect(run.error!.description).toMatch(/e\.g\. https:\/\/abcd\.supabase\.co/);
 	});
 });
 

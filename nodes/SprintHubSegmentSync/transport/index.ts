@@ -1,5 +1,5 @@
 import type { IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
-import { SprintHubClient, SyncEngine, type SprintHubEvent } from '../../../engine';
+import { SprintHubClient, supabaseUrlProblem, SyncEngine, type SprintHubEvent } from '../../../engine';
 import { parameterError } from '../helpers/errors';
 import { schemaOf } from '../helpers/inputs';
 import type { EngineSettings, SprintHubCredential, SupabaseCredential } from '../helpers/interfaces';
@@ -31,6 +31,14 @@ async function supabaseCredential(this: IExecuteFunctions, secrets: ExecutionSec
 			this.getNode(),
 			itemIndex,
 			'The Supabase credential has no Host',
+			'Set Host in the Supabase credential to the project URL, e.g. https://abcd.supabase.co',
+		);
+	}
+	if (supabaseUrlProblem(credential.host)) {
+		throw parameterError(
+			this.getNode(),
+			itemIndex,
+			`The Supabase credential’s Host "${credential.host.slice(0, 80)}" is not a project URL`,
 			'Set Host in the Supabase credential to the project URL, e.g. https://abcd.supabase.co',
 		);
 	}
