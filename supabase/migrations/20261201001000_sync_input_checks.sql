@@ -5,7 +5,8 @@
 --     hand edit of sync_segments_control). Rows that already have one keep running as they are.
 --   * full_refresh_days 0 means never (as the node and the CLI say): it is stored as NULL, which
 --     the engine reads as no age-based refresh, instead of failing on the table's check constraint.
---   * Negative days, failures below 1, shares outside 0..1: a sentence, not a constraint's name.
+--   * Negative days, failures below 1, shares outside 0..1, retention days below 1 (sync_settings):
+--     a sentence, not a constraint's name.
 
 -- Refuses a schedule that cannot be used: empty, not a cron expression or interval, in an unknown
 -- zone, never firing, or more often than once a minute. Returns its next execution after now().
@@ -173,6 +174,33 @@ begin
 end;
 $$;
 
+-- Retention settings are changed with plain SQL (update sync_settings set ...): say what a bad one means.
+create or replace function public.sync_settings_check()
+returns trigger
+language plpgsql
+set search_path = public, pg_temp
+as $$
+declare
+	v_name text;
+	v_days integer;
+begin
+	foreach v_name in array array['log_retention_days', 'quarantine_retention_days', 'left_membership_retention_days'] loop
+		v_days := (to_jsonb(new) ->> v_name)::integer;
+		if v_days is not null and v_days < 1 then
+			raise exception using errcode = '22023',
+				message = format('%s must be at least 1 day, not %s', v_name, v_days),
+				hint = 'Give a number of days, e.g. 90, or NULL to keep those rows forever.';
+		end if;
+	end loop;
+	return new;
+end;
+$$;
+drop trigger if exists sync_settings_check on public.sync_settings;
+create trigger sync_settings_check before insert or update on public.sync_settings
+	for each row execute function public.sync_settings_check();
+
+revoke execute on function public.sync_settings_check() from public, anon, authenticated;
+grant execute on function public.sync_settings_check() to service_role;
 revoke all on function sync_internal.checked_schedule(text, text) from public, anon, authenticated;
 grant execute on function sync_internal.checked_schedule(text, text) to service_role;
 revoke execute on function public.sync_segments_control_check() from public, anon, authenticated;

@@ -129,6 +129,18 @@ describe('other segment settings', () => {
 	});
 });
 
+describe('retention settings', () => {
+	test('a retention below one day is refused with what it means; NULL still keeps forever', async () => {
+		expect(await refusal(`update sync_settings set log_retention_days = 0`)).toEqual({
+			message: 'log_retention_days must be at least 1 day, not 0',
+			hint: 'Give a number of days, e.g. 90, or NULL to keep those rows forever.',
+		});
+		await stack.query(`update sync_settings set left_membership_retention_days = null, quarantine_retention_days = 45`);
+		expect(await stack.query(`select quarantine_retention_days from sync_settings`)).toEqual([{ quarantine_retention_days: 45 }]);
+		await stack.query(`update sync_settings set quarantine_retention_days = 30`);
+	});
+});
+
 describe('the schema name', () => {
 	test('the store refuses a schema name that is not an identifier before any call', () => {
 		for (const schema of ['sync data', 'public;drop', '1st', 'x'.repeat(64), '']) {
