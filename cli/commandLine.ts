@@ -51,7 +51,8 @@ export function parseCommandLine(argv: string[], options: OptionSpec): CommandLi
 		}
 		if (token.value === undefined) throw new UsageError(`${display} needs a value: write ${display} VALUE or ${display}=VALUE (the command's --help lists the values).`);
 		// "--name --json": the next word is an option, not the value (a negative number is let through for the flag's own check).
-		if (!token.inlineValue && token.value.startsWith('-') && !NUMBER_LIKE.test(token.value)) {
+		// A lone "-" is a value: standard input, as in --token-file -.
+		if (!token.inlineValue && token.value.startsWith('-') && token.value !== '-' && !NUMBER_LIKE.test(token.value)) {
 			throw new UsageError(`${display} needs a value, but "${token.value}" follows it; to pass a value that starts with a dash, write ${display}=${token.value}.`);
 		}
 		flags[token.name] = token.value;

@@ -5,7 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { schemaNameProblem } from '../engine';
 import { UsageError } from './errors';
+import { readSecretFiles, type SecretFiles } from './secretFiles';
 
 export const DEFAULT_SPRINTHUB_BASE_URL = 'https://sprinthub-api-master.sprinthub.app';
 
@@ -28,6 +30,7 @@ export const SETTINGS = {
 	},
 	sprinthubToken: {
 		flag: 'token',
+		fileFlag: 'token-file',
 		variables: ['SPRINTHUB_API_TOKEN', 'VITE_SPRINTHUB_API_TOKEN'],
 		what: 'SprintHub API token',
 		example: '123e4567-e89b-42d3-a456-426614174000 (a UUID)',
@@ -40,6 +43,7 @@ export const SETTINGS = {
 	},
 	supabaseKey: {
 		flag: 'supabase-key',
+		fileFlag: 'supabase-key-file',
 		variables: ['SUPABASE_SERVICE_ROLE_KEY', 'VITE_SUPABASE_SERVICE_ROLE_KEY'],
 		what: 'Supabase service role key',
 		example: 'sb_secret_… (or, for older projects, the service_role JWT eyJ…)',
@@ -65,9 +69,17 @@ export interface Environment {
 	get(name: string): string | undefined;
 	/** The `.env` file read, if any (shown in messages so users know where a value came from). */
 	readonly envFile: string | null;
+	/** Secrets read from --token-file / --supabase-key-file (a file or standard input). */
+	readonly secretFiles: SecretFiles;
 }
 
-export function loadEnvironment(env: NodeJS.ProcessEnv, cwd: string, envFileFlag?: string): Environment {
+export function loadEnvironment(
+	env: NodeJS.ProcessEnv,
+	cwd: string,
+	envFileFlag?: string,
+	flags: Record<string, unknown> = {},
+	readStdin?: () => string,
+): Environment {
 	let fileValues: Record<string, string> = {};
 	let envFile: string | null = null;
 	const path = envFileFlag ? resolve(cwd, envFileFlag) : join(cwd, '.env');
@@ -84,6 +96,7 @@ export function loadEnvironment(env: NodeJS.ProcessEnv, cwd: string, envFileFlag
 	}
 	return {
 		envFile,
+		secretFiles: readSecretFiles(flags, cwd, readStdin),
 		get: (name) => {
 			const value = env[name] ?? fileValues[name];
 			return value === undefined || value.trim() === '' ? undefined : value.trim();
@@ -137,14 +150,23 @@ export function parseDotEnv(text: string): Record<string, string> {
 	return values;
 }
 
-/** A setting from its flag or its variables; undefined when none is set. */
+/** A setting from its flag, its file flag (secrets) or its variables; undefined when none is set. */
 export function settingValue(name: SettingName, flags: Record<string, unknown>, environment: Environment): string | undefined {
+	return settingWithSource(name, flags, environment)?.value;
+}
+
+/** A setting and where it came from: `--flag`, `--flag-file` or the variable's name. */
+export function settingWithSource(name: SettingName, flags: Record<string, unknown>, environment: Environment): { value: string; source: string } | undefined {
 	const setting = SETTINGS[name];
 	const flag = flags[setting.flag];
-	if (typeof flag === 'string' && flag.trim() !== '') return flag.trim();
+	if (typeof flag === 'string' && flag.trim() !== '') return { value: flag.trim(), source: `--${setting.flag}` };
+	if ('fileFlag' in setting) {
+		const fromFile = environment.secretFiles[setting.fileFlag];
+		if (fromFile !== undefined) return { value: fromFile, source: `--${setting.fileFlag}` };
+	}
 	for (const variable of setting.variables) {
 		const value = environment.get(variable);
-		if (value !== undefined) return value;
+		if (value !== undefined) return { value, source: variable };
 	}
 	return undefined;
 }
@@ -160,12 +182,12 @@ export function requireSettings(names: SettingName[], flags: Record<string, unkn
 	if (missing.length === 1) {
 		const setting = SETTINGS[missing[0]];
 		throw new UsageError(
-			`The ${setting.what} is not set: set ${setting.variables[0]} (or ${setting.variables[1]}) in ${where}, or pass --${setting.flag}; e.g. ${setting.example}.`,
+			`The ${setting.what} is not set: set ${setting.variables[0]} (or ${setting.variables[1]}) in ${where}, or pass ${flagHint(missing[0])}; e.g. ${setting.example}.`,
 		);
 	}
 	const lines = missing.map((name) => {
 		const setting = SETTINGS[name];
-		return `  ${setting.variables[0]} (or ${setting.variables[1]}, or --${setting.flag}): the ${setting.what}, e.g. ${setting.example}`;
+		return `  ${setting.variables[0]} (or ${setting.variables[1]}, or ${flagHint(name)}): the ${setting.what}, e.g. ${setting.example}`;
 	});
 	throw new UsageError([`${missing.length} settings are not set; set them in ${where}:`, ...lines].join('\n'));
 }
@@ -193,10 +215,17 @@ export function supabaseSettings(flags: Record<string, unknown>, environment: En
 	requireSettings(['supabaseUrl', 'supabaseKey'], flags, environment);
 	const url = settingValue('supabaseUrl', flags, environment)!;
 	const serviceRoleKey = settingValue('supabaseKey', flags, environment)!;
-	const schema = typeof flags.schema === 'string' && flags.schema.trim() ? flags.schema.trim() : environment.get('SPRINTHUB_SYNC_SCHEMA');
-	if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
-		throw new UsageError(`--schema "${schema}" is not a schema name: use letters, digits and underscores, e.g. public.`);
-	}
+	const schemaFlag = typeof flags.schema === 'string' ? flags.schema.trim() : undefined;
+	if (schemaFlag === '') throw new UsageError('--schema is empty: give the schema of the sync tables, e.g. --schema public (or leave the flag out).');
+	const schema = schemaFlag ?? environment.get('SPRINTHUB_SYNC_SCHEMA');
+	const schemaProblem = schema === undefined ? null : schemaNameProblem(schema);
+	if (schemaProblem) throw new UsageError(`${schemaFlag !== undefined ? '--schema' : 'SPRINTHUB_SYNC_SCHEMA'} ${schemaProblem}`);
 	if (!/^https?:\/\//i.test(url) && /\s/.test(url)) throw new UsageError('The Supabase project URL contains spaces: check SUPABASE_URL.');
 	return { url, serviceRoleKey, schema };
+}
+
+/** The flag a message suggests: for a secret its file flag, since a secret typed as a flag shows in ps and shell history. */
+function flagHint(name: SettingName): string {
+	const setting = SETTINGS[name];
+	return 'fileFlag' in setting ? `--${setting.fileFlag} FILE` : `--${setting.flag}`;
 }

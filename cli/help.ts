@@ -3,11 +3,17 @@
 const CONNECTION = `Connection (flags win over the environment, which wins over ./.env):
   --sprinthub-url URL   SPRINTHUB_BASE_URL or VITE_SPRINTHUB_BASE_URL (default https://sprinthub-api-master.sprinthub.app)
   --instance NAME       SPRINTHUB_INSTANCE or VITE_SPRINTHUB_INSTANCE (the account subdomain, e.g. acme)
-  --token TOKEN         SPRINTHUB_API_TOKEN or VITE_SPRINTHUB_API_TOKEN (prefer the variable: flags show in ps)
+  --token-file FILE     SPRINTHUB_API_TOKEN or VITE_SPRINTHUB_API_TOKEN, read from FILE (- for standard input)
   --supabase-url URL    SUPABASE_URL or VITE_SUPABASE_URL (the project URL, e.g. https://abcd.supabase.co)
-  --supabase-key KEY    SUPABASE_SERVICE_ROLE_KEY or VITE_SUPABASE_SERVICE_ROLE_KEY (service role / secret key)
+  --supabase-key-file FILE
+                        SUPABASE_SERVICE_ROLE_KEY (service role / secret key), read from FILE (- for standard
+                        input); VITE_SUPABASE_SERVICE_ROLE_KEY works but is warned about: bundlers put every
+                        VITE_* variable into browser code
   --schema NAME         schema of the sync tables (default public; SPRINTHUB_SYNC_SCHEMA)
-  --env-file PATH       read this file instead of ./.env`;
+  --env-file PATH       read this file instead of ./.env
+  --token TOKEN, --supabase-key KEY
+                        work too, but a secret typed as a flag shows in ps and in the shell's history: keep
+                        the token and the key in the environment or in .env (chmod 600), or give them a file`;
 
 const RUN_OPTIONS = `Run options (as in the n8n node):
   --enrichment MODE     changed (default: details only for new or changed leads) | all | none (list fields only)
@@ -106,11 +112,13 @@ ${CONNECTION}`,
       segment list (name, lead count) and followed by the SprintHub segments that are not registered.
   segments add <segmentId…> [--schedule S] [--timezone TZ] [--enrichment MODE] [--full-refresh-days N] [--name NAME]
       Registers segments (or updates the given settings). When SprintHub is configured the segment must
-      exist there and its name is taken from it.
+      exist there and its name is taken from it. --full-refresh-days: fetch a lead's details again when
+      they are older than N days, changed or not (default 30; 0: never).
   segments pause <segmentId…>      no scheduled syncs until resumed
   segments resume <segmentId…>     back to active (also clears status error)
   segments reschedule <segmentId> <schedule> [--timezone TZ]
-      A schedule is a 5-field cron expression ('0 6 * * *') or an interval ('6 hours', '30 minutes').
+      A schedule is a 5-field cron expression ('0 6 * * *') or an interval ('6 hours', '30 minutes'),
+      at most once a minute.
 
 ${CONNECTION}`,
 

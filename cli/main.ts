@@ -6,6 +6,7 @@ import { closeSprintHubAccounts } from '../engine';
 import { parseCommandLine, type OptionSpec } from './commandLine';
 import { runCommand, type CommandContext } from './commands';
 import { loadEnvironment } from './config';
+import { secretsOf } from './lastResort';
 import { describeFailure, EXIT, UsageError } from './errors';
 import { HELP } from './help';
 import { Output, type Stream } from './output';
@@ -18,6 +19,8 @@ export interface CliIo {
 	cwd: string;
 	/** Fires on Ctrl-C: runs stop at the next safe point, checkpointed and recorded as cancelled. */
 	signal: AbortSignal;
+	/** Standard input as text, for `--token-file -` (default: the process's). */
+	readStdin?: () => string;
 }
 
 const OPTIONS = {
@@ -29,8 +32,10 @@ const OPTIONS = {
 	'sprinthub-url': { type: 'string' },
 	instance: { type: 'string' },
 	token: { type: 'string' },
+	'token-file': { type: 'string' },
 	'supabase-url': { type: 'string' },
 	'supabase-key': { type: 'string' },
+	'supabase-key-file': { type: 'string' },
 	schema: { type: 'string' },
 	enrichment: { type: 'string' },
 	'full-refresh': { type: 'boolean' },
@@ -53,7 +58,19 @@ const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-const CONNECTION_OPTIONS: OptionName[] = ['help', 'json', 'env-file', 'sprinthub-url', 'instance', 'token', 'supabase-url', 'supabase-key', 'schema'];
+const CONNECTION_OPTIONS: OptionName[] = [
+	'help',
+	'json',
+	'env-file',
+	'sprinthub-url',
+	'instance',
+	'token',
+	'token-file',
+	'supabase-url',
+	'supabase-key',
+	'supabase-key-file',
+	'schema',
+];
 const RUN_OPTIONS: OptionName[] = [
 	'progress',
 	'enrichment',
@@ -97,6 +114,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 	try {
 		const parsed = parseCommandLine(argv, OPTIONS);
 		const flags = parsed.flags;
+		// Known before anything can fail, so that no message (not even an unexpected one) shows them.
+		for (const secret of secretsOf(flags, io.env)) output.addSecret(secret);
 		const positionals = [...parsed.positionals];
 		if (parsed.unknownOptions.length > 0) throw new UsageError(unknownOptionMessage(parsed.unknownOptions, positionals));
 		if (flags.version) {
@@ -140,7 +159,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 				throw new UsageError(`--${name} does not apply to "${command}". Run "sprinthub-sync ${first} --help".`);
 			}
 		}
-		const environment = loadEnvironment(io.env, io.cwd, typeof flags['env-file'] === 'string' ? flags['env-file'] : undefined);
+		const environment = loadEnvironment(io.env, io.cwd, typeof flags['env-file'] === 'string' ? flags['env-file'] : undefined, flags, io.readStdin);
+		for (const secret of secretsOf(flags, environment)) output.addSecret(secret);
+		for (const warning of environment.secretFiles.warnings ?? []) output.info(`sprinthub-sync: warning: ${warning}`);
 		supabaseUrl = (flags['supabase-url'] as string | undefined) ?? environment.get('SUPABASE_URL') ?? environment.get('VITE_SUPABASE_URL');
 		const context: CommandContext = { output, flags, args: positionals, environment, signal: io.signal };
 		return await runCommand(command, context);

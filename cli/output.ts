@@ -3,6 +3,7 @@
  * tables, numbers and times are formatted the same way by every command.
  */
 import { redactSecrets } from '../engine';
+import { rememberSecret } from './lastResort';
 
 export interface Stream {
 	write(text: string): unknown;
@@ -20,7 +21,9 @@ export class Output {
 
 	/** Strings never to print (the token and the key), whatever echoes them. */
 	addSecret(secret: string | undefined): void {
-		if (secret) this.secrets.push(secret);
+		if (!secret) return;
+		this.secrets.push(secret);
+		rememberSecret(secret);
 	}
 
 	redact(text: string): string {

@@ -5,7 +5,18 @@
  * cancelled; Ctrl-C again: exit at once (the leases expire and the next run resumes).
  */
 import { EXIT } from './errors';
+import { lastResortLine } from './lastResort';
 import { runCli } from './main';
+
+const argv = process.argv.slice(2);
+
+/** Whatever escapes: one redacted line, no stack (a stack would print the message, secrets and all). */
+function lastResort(error: unknown): void {
+	process.stderr.write(lastResortLine(error, argv, process.env));
+	process.exit(EXIT.failure);
+}
+process.on('uncaughtException', lastResort);
+process.on('unhandledRejection', lastResort);
 
 const controller = new AbortController();
 let interrupts = 0;
@@ -21,7 +32,7 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-runCli(process.argv.slice(2), {
+runCli(argv, {
 	stdout: process.stdout,
 	stderr: process.stderr,
 	env: process.env,
@@ -33,9 +44,6 @@ runCli(process.argv.slice(2), {
 		// Everything is closed by now; should a stray handle keep the loop alive, do not hang a cron job.
 		setTimeout(() => process.exit(code), 3_000).unref();
 	},
-	(error: unknown) => {
-		// runCli reports its own errors; this is a last resort that still prints no stack.
-		process.stderr.write(`sprinthub-sync: ${error instanceof Error ? error.message : String(error)}\n`);
-		process.exitCode = EXIT.failure;
-	},
+	// runCli reports its own errors; this is the last resort.
+	lastResort,
 );

@@ -259,5 +259,19 @@ function normalizeSupabaseUrl(input: string): string {
 	let url = String(input ?? '').trim();
 	if (!url) throw new Error('The Supabase URL is empty: use the project URL, e.g. https://abcd.supabase.co');
 	if (!/^https?:\/\//i.test(url)) url = `https://${url}`;
+	if (supabaseUrlProblem(url)) throw new Error(supabaseUrlProblem(url)!);
 	return url.replace(/\/+$/, '').replace(/\/rest\/v1$/i, '');
+}
+
+/** Why a Supabase project URL cannot be used (spaces, no host), or null. */
+export function supabaseUrlProblem(input: string): string | null {
+	const url = /^https?:\/\//i.test(input.trim()) ? input.trim() : `https://${input.trim()}`;
+	let host = '';
+	try {
+		host = new URL(url).hostname;
+	} catch {
+		// reported below
+	}
+	if (!host || /\s/.test(input.trim())) return `"${input.trim().slice(0, 80)}" is not a Supabase project URL: use the project URL, e.g. https://abcd.supabase.co`;
+	return null;
 }

@@ -1,5 +1,5 @@
 /** The sync engine: plain TypeScript that the node, the command line and the tests all drive. */
-export { SyncEngine, budgetAccount } from './engine';
+export { SyncEngine, budgetAccount, supabaseUrlProblem } from './engine';
 export type { SprintHubConnection, SupabaseConnection, SyncEngineOptions, SyncRunOptions, EngineProgressEvent, BudgetProgressEvent } from './engine';
 export { syncSegment } from './sync/syncSegment';
 export { changeMarkerOf, MARKER_PROJECTION, LIST_PROJECTION } from './sync/projections';
@@ -11,7 +11,7 @@ export { SyncError, toSyncError, isSyncError } from './errors';
 export { redactSecrets } from './redaction';
 export type { SyncErrorClass, SyncErrorJson } from './errors';
 export * from './sprinthub';
-export { SyncStore, StoreError } from './store';
+export { SyncStore, StoreError, schemaNameProblem } from './store';
 export type {
 	ClaimRow,
 	SegmentControl,

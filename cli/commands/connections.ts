@@ -6,6 +6,7 @@ import { StoreError, SyncEngine, toSyncError, type SprintHubClient, type SyncErr
 import {
 	optionalSprintHubSettings,
 	requireSettings,
+	settingWithSource,
 	sprintHubConfigured,
 	sprintHubSettings,
 	supabaseSettings,
@@ -37,6 +38,14 @@ export async function withEngine<T>(
 	requireSettings(required, flags, environment);
 	const supabase = supabaseSettings(flags, environment);
 	output.addSecret(supabase.serviceRoleKey);
+	const keySource = settingWithSource('supabaseKey', flags, environment)?.source ?? '';
+	if (keySource.startsWith('VITE_')) {
+		output.info(
+			`sprinthub-sync: warning: the service role key comes from ${keySource}. Bundlers such as Vite put every VITE_* variable into the browser code they build, ` +
+				'and this key bypasses row level security: anyone with the page could read and change the whole database. ' +
+				`Rename it to SUPABASE_SERVICE_ROLE_KEY (and rotate the key if a VITE_ build ever shipped it).`,
+		);
+	}
 	const sprinthub =
 		needs.sprinthub === 'required'
 			? sprintHubSettings(flags, environment)

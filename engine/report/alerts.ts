@@ -16,6 +16,35 @@ export interface HealthThresholds {
 /** The original system's rules: success rate under 95 %, a run over 10 minutes, more than 5 failures in a row. */
 export const DEFAULT_THRESHOLDS: HealthThresholds = { maxConsecutiveFailures: 5, maxRunMinutes: 10, minSuccessRate: 95, staleAfterHours: 0 };
 
+/** The range of each threshold; 0 switches the run-time and staleness rules off (documented), nothing else may. */
+export const THRESHOLD_RANGES: Record<keyof HealthThresholds, { label: string; min: number; max: number; integer: boolean }> = {
+	maxConsecutiveFailures: { label: 'Max Consecutive Failures', min: 0, max: 1000, integer: true },
+	maxRunMinutes: { label: 'Max Run Minutes', min: 0, max: 10_080, integer: false },
+	minSuccessRate: { label: 'Min Success Rate (%)', min: 0, max: 100, integer: false },
+	staleAfterHours: { label: 'Stale After Hours', min: 0, max: 8_760, integer: false },
+};
+
+/**
+ * Thresholds as typed (numbers, or strings from an expression); empty ones take the defaults. A value
+ * that is not a number in range is an error naming the threshold: before, it became NaN, and every
+ * comparison with NaN is false, so that alert was silently never raised.
+ */
+export function thresholdsFrom(input: Partial<Record<keyof HealthThresholds, unknown>>): { thresholds: HealthThresholds } | { field: keyof HealthThresholds; message: string } {
+	const thresholds = { ...DEFAULT_THRESHOLDS };
+	for (const field of Object.keys(THRESHOLD_RANGES) as Array<keyof HealthThresholds>) {
+		const raw = input[field];
+		if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) continue;
+		const range = THRESHOLD_RANGES[field];
+		const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+		if (!Number.isFinite(value) || value < range.min || value > range.max || (range.integer && !Number.isInteger(value))) {
+			const kind = range.integer ? 'a whole number' : 'a number';
+			return { field, message: `${range.label} must be ${kind} from ${range.min} to ${range.max}, got ${JSON.stringify(raw)}` };
+		}
+		thresholds[field] = value;
+	}
+	return { thresholds };
+}
+
 /** The alert kinds a segment's health row shows under the thresholds. Paused segments raise none. */
 export function alertsOf(health: SegmentHealth, thresholds: HealthThresholds, now = Date.now()): AlertKind[] {
 	const alerts: AlertKind[] = [];

@@ -2,5 +2,5 @@
 export { loadReport, buildReport, reportWindow } from './data';
 export type { ReportOptions, ReportSource, RunPoint, SegmentReport, SyncReport } from './data';
 export { renderReportHtml } from './html';
-export { alertsOf, adviceFor, DEFAULT_THRESHOLDS } from './alerts';
+export { alertsOf, adviceFor, DEFAULT_THRESHOLDS, thresholdsFrom, THRESHOLD_RANGES } from './alerts';
 export type { AlertKind, HealthThresholds } from './alerts';

@@ -19,6 +19,7 @@ import type {
 	SegmentControl,
 	SegmentHealth,
 } from './types';
+import { schemaNameProblem } from './schemaName';
 import type { BudgetAccount, BudgetAnswer } from '../sprinthub/budgetStore';
 import type { AccountBudgetRow, AlertStateChange, AlertStateInput, LeadUpsertResult, PruneResult, UpsertLeadsOptions } from './types';
 
@@ -63,6 +64,9 @@ export class SyncStore {
 
 	/** A store with its own supabase-js client, configured for servers on Node 20+. */
 	static connect(options: ConnectOptions): SyncStore {
+		// Checked here too, for callers of the engine other than the node and the CLI (which check first).
+		const schemaProblem = options.schema === undefined ? null : schemaNameProblem(options.schema);
+		if (schemaProblem) throw new StoreError('invalid_argument', `connect: ${schemaProblem}`, { operation: 'connect' });
 		const client = createClient(options.url, options.serviceRoleKey, {
 			auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
 			realtime: { transport: ws as unknown as never },

@@ -101,7 +101,13 @@ export function toStoreError(
 		return make('unavailable', `Supabase is unavailable right now (HTTP ${status}${serverMessage ? `: ${serverMessage}` : ''}).`);
 	}
 	if (code === '22023' || code === 'P0001' || code.startsWith('22') || code.startsWith('23') || status === 400) {
-		return make('invalid_argument', serverMessage || `bad request (HTTP ${status})`);
+		return make('invalid_argument', withHint(serverMessage || `bad request (HTTP ${status})`, hint));
 	}
 	return make('database', `${serverMessage || 'database error'} (HTTP ${status}${code ? `, ${code}` : ''})`);
+}
+
+/** A hint written for people (the management functions say there what to change) joins the message; a SYNC_* code does not. */
+function withHint(message: string, hint: string): string {
+	if (!hint || /^SYNC_[A-Z_]+$/.test(hint) || message.includes(hint)) return message;
+	return `${message.replace(/[.\s]+$/, '')}. ${hint}`;
 }

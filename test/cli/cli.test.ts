@@ -247,16 +247,16 @@ describe('configuration', () => {
 			// segments list can do without SprintHub, but half of it set is a mistake worth saying with the rest.
 			cli(['segments', 'list'], { env: worldEnv({ SPRINTHUB_API_TOKEN: undefined, SUPABASE_URL: undefined }) }),
 		]);
-		expectOneLineError(one, 2, /The SprintHub API token is not set: .*, or pass --token; e\.g\. [0-9a-f-]{36} \(a UUID\)\.$/m);
+		expectOneLineError(one, 2, /The SprintHub API token is not set: .*, or pass --token-file FILE; e\.g\. [0-9a-f-]{36} \(a UUID\)\.$/m);
 		expect(one.stderr).not.toContain('REDACTED');
 
 		expect(none.code).toBe(2);
 		expect(none.stderr.trimEnd().split('\n')).toEqual([
 			'sprinthub-sync: 4 settings are not set; set them in the environment or a .env file:',
 			expect.stringMatching(/^ {2}SPRINTHUB_INSTANCE \(or VITE_SPRINTHUB_INSTANCE, or --instance\): the SprintHub instance, e\.g\. acme\b/),
-			expect.stringMatching(/^ {2}SPRINTHUB_API_TOKEN \(or VITE_SPRINTHUB_API_TOKEN, or --token\): the SprintHub API token, e\.g\. \S+/),
+			expect.stringMatching(/^ {2}SPRINTHUB_API_TOKEN \(or VITE_SPRINTHUB_API_TOKEN, or --token-file FILE\): the SprintHub API token, e\.g\. \S+/),
 			expect.stringMatching(/^ {2}SUPABASE_URL \(or VITE_SUPABASE_URL, or --supabase-url\): the Supabase project URL, e\.g\. https:\/\/abcd\.supabase\.co/),
-			expect.stringMatching(/^ {2}SUPABASE_SERVICE_ROLE_KEY \(or VITE_SUPABASE_SERVICE_ROLE_KEY, or --supabase-key\): the Supabase service role key, e\.g\. \S+/),
+			expect.stringMatching(/^ {2}SUPABASE_SERVICE_ROLE_KEY \(or VITE_SUPABASE_SERVICE_ROLE_KEY, or --supabase-key-file FILE\): the Supabase service role key, e\.g\. \S+/),
 		]);
 		expect(none.stderr).not.toContain('REDACTED');
 

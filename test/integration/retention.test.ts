@@ -60,7 +60,7 @@ describe('defaults: run logs 90 days, resolved quarantine 30 days, left membersh
 		expect(await stack.query(`select log_retention_days, quarantine_retention_days, left_membership_retention_days from sync_settings`)).toEqual([
 			{ log_retention_days: 90, quarantine_retention_days: 30, left_membership_retention_days: null },
 		]);
-		await expect(stack.query(`update sync_settings set log_retention_days = 0`)).rejects.toThrow('sync_settings_retention_days_check');
+		await expect(stack.query(`update sync_settings set log_retention_days = 0`)).rejects.toThrow('log_retention_days must be at least 1 day, not 0');
 		await expect(stack.query(`insert into sync_settings (id) values (false)`)).rejects.toThrow('sync_settings_single_row_check');
 	});
 

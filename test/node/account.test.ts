@@ -39,5 +39,5 @@ test('Set Rate stores the account rate (never the token); a Sync takes its calls
 	const unset = await runner.run({ resource: 'account', operation: 'setRate', accountRequestsPerMinute: 0 });
 	expect(unset.main[0].json).toMatchObject({ requests_per_minute: null });
 	const bad = await runner.run({ resource: 'account', operation: 'setRate', accountRequestsPerMinute: -5 });
-	expect(bad.error?.message).toMatch(/Requests Per Minute must be from 0 to 1000000/);
+	expect(bad.error?.message).toMatch(/Requests Per Minute must be a number from 0 to 1000000, got -5/);
 });

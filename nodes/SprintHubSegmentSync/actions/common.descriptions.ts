@@ -63,7 +63,7 @@ export const patienceOption: INodeProperties = {
 	displayName: 'Throttling Patience (Minutes)',
 	name: 'patienceMinutes',
 	type: 'number',
-	typeOptions: { minValue: 0 },
+	typeOptions: { minValue: 0, maxValue: 1440 },
 	default: 10,
 	description:
 		'How long to wait out SprintHub throttling before stopping. A sync that stops this way keeps its place and ends as rate_limited; the next run resumes there.',

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import type { EngineProgressEvent, EnrichmentMode, SegmentSyncResult, SyncRunOptions } from '../../../engine';
 import { parameterError } from './errors';
+import { numberOption, schemaOf } from './inputs';
 import type { EngineSettings, SyncOptionsParameter } from './interfaces';
 import type { ExecutionSecrets } from './secrets';
 
@@ -53,18 +54,17 @@ export function positiveInteger(this: IExecuteFunctions, value: unknown, name: s
 /** Engine settings (SprintHub budget, patience, schema) from an options collection. */
 export function engineSettings(this: IExecuteFunctions, options: SyncOptionsParameter, itemIndex: number): EngineSettings {
 	const requestsPerMinute = positiveInteger.call(this, options.requestsPerMinute, 'Requests Per Minute', itemIndex, 100_000);
-	const patienceMinutes = options.patienceMinutes;
-	if (patienceMinutes !== undefined && (!(Number(patienceMinutes) >= 0) || !Number.isFinite(Number(patienceMinutes)))) {
-		throw parameterError(this.getNode(), itemIndex, `Throttling Patience must be zero or more minutes, got ${JSON.stringify(patienceMinutes)}`, 'Change the Throttling Patience (Minutes) option.');
-	}
-	const schema = typeof options.schema === 'string' ? options.schema.trim() : undefined;
-	if (schema && !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(schema)) {
-		throw parameterError(this.getNode(), itemIndex, `"${schema}" is not a schema name`, 'Use the name of a schema exposed in the Supabase Data API, e.g. public.');
-	}
+	// A day at most, as the CLI's --patience: longer would hold an execution (and its lease) for days.
+	const patienceMinutes = numberOption.call(this, options.patienceMinutes, 'Throttling Patience (Minutes)', itemIndex, {
+		min: 0,
+		max: 1440,
+		fix: 'Change the Throttling Patience (Minutes) option: how long to wait out SprintHub throttling, e.g. 10.',
+	});
+	const schema = schemaOf.call(this, options.schema, itemIndex);
 	return {
 		requestsPerMinute,
-		patienceMs: patienceMinutes === undefined ? undefined : Math.round(Number(patienceMinutes) * 60_000),
-		schema: schema || undefined,
+		patienceMs: patienceMinutes === undefined ? undefined : Math.round(patienceMinutes * 60_000),
+		schema,
 	};
 }
 

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
-import { SprintHubClient, SyncEngine, type SprintHubEvent } from '../../../engine';
+import { SprintHubClient, supabaseUrlProblem, SyncEngine, type SprintHubEvent } from '../../../engine';
 import { parameterError } from '../helpers/errors';
+import { schemaOf } from '../helpers/inputs';
 import type { EngineSettings, SprintHubCredential, SupabaseCredential } from '../helpers/interfaces';
 import type { ExecutionSecrets } from '../helpers/secrets';
 
@@ -30,6 +31,14 @@ async function supabaseCredential(this: IExecuteFunctions, secrets: ExecutionSec
 			this.getNode(),
 			itemIndex,
 			'The Supabase credential has no Host',
+			'Set Host in the Supabase credential to the project URL, e.g. https://abcd.supabase.co',
+		);
+	}
+	if (supabaseUrlProblem(credential.host)) {
+		throw parameterError(
+			this.getNode(),
+			itemIndex,
+			`The Supabase credential’s Host "${credential.host.slice(0, 80)}" is not a project URL`,
 			'Set Host in the Supabase credential to the project URL, e.g. https://abcd.supabase.co',
 		);
 	}
@@ -81,6 +90,8 @@ export class EngineProvider {
 	}
 
 	async engine(itemIndex: number, settings: EngineSettings = {}): Promise<SyncEngine> {
+		// Every operation's schema passes here, also those that read the option themselves.
+		if (settings.schema !== undefined) settings = { ...settings, schema: schemaOf.call(this.context, settings.schema, itemIndex) };
 		const sprintHub = await this.sprintHubCredential(itemIndex);
 		this.supabase ??= await supabaseCredential.call(this.context, this.secrets, itemIndex);
 		const key = JSON.stringify([settings.requestsPerMinute ?? null, settings.patienceMs ?? null, settings.schema ?? null]);

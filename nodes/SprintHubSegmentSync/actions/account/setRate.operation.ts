@@ -1,7 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { budgetAccount, StoreError } from '../../../../engine';
-import { parameterError } from '../../helpers/errors';
+import { parameterError, toNodeError } from '../../helpers/errors';
+import { numberOption, schemaOption } from '../../helpers/inputs';
 import { paired } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';
 import { schemaOptionProperty } from '../common.descriptions';
@@ -33,17 +34,25 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	const output: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			const value = Number(this.getNodeParameter('accountRequestsPerMinute', itemIndex));
-			if (!Number.isFinite(value) || value < 0 || value > 1_000_000) {
-				throw parameterError(this.getNode(), itemIndex, `Requests Per Minute must be from 0 to 1000000, got ${value}`, 'Change Requests Per Minute (0 unsets the account rate).');
+			// Required: an expression that yields nothing must not unset the account's rate by accident.
+			const value = numberOption.call(this, this.getNodeParameter('accountRequestsPerMinute', itemIndex), 'Requests Per Minute', itemIndex, {
+				min: 0,
+				max: 1_000_000,
+				fix: 'Change Requests Per Minute (0 unsets the account rate).',
+			});
+			if (value === undefined) {
+				throw parameterError(this.getNode(), itemIndex, 'Requests Per Minute is empty', 'Set Requests Per Minute to the account’s SprintHub calls per minute, or 0 to unset it.');
 			}
-			const options = this.getNodeParameter('options', itemIndex, {}) as { schema?: string };
 			const credential = await provider.sprintHubCredential(itemIndex);
-			const engine = await provider.engine(itemIndex, { schema: options.schema?.trim() || undefined });
+			const engine = await provider.engine(itemIndex, { schema: schemaOption.call(this, itemIndex) });
 			const row = await engine.store.setAccountRate(budgetAccount(credential.baseUrl, credential.instance), value === 0 ? null : value);
 			output.push(...paired([{ ...row }], itemIndex));
 		} catch (error) {
-			if (!this.continueOnFail()) throw error instanceof StoreError ? parameterError(this.getNode(), itemIndex, error.message, 'Apply the migrations in supabase/migrations to the project (sync_account_budgets).') : error;
+			if (!this.continueOnFail()) {
+				throw error instanceof StoreError && error.kind === 'migrations_missing'
+					? parameterError(this.getNode(), itemIndex, error.message, 'Apply the migrations in supabase/migrations to the project (sync_account_budgets).')
+					: toNodeError(error, { node: this.getNode(), itemIndex, secrets: provider.secrets, action: 'Set Rate' });
+			}
 			output.push(...paired([{ error: (error as Error).message }], itemIndex));
 		}
 	}

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeApiError, updateDisplayOptions } from 'n8n-workflow';
 import type { AddSegmentOptions, EnrichmentMode } from '../../../../engine';
+import { dateOption, numberOption } from '../../helpers/inputs';
 import type { EngineProvider } from '../../transport';
 import { schemaOptionProperty, segmentLocator } from '../common.descriptions';
 import { scheduleDescription, timezoneProperty } from './common';
@@ -55,7 +56,7 @@ const properties: INodeProperties[] = [
 				displayName: 'Full Refresh Days',
 				name: 'fullRefreshDays',
 				type: 'number',
-				typeOptions: { minValue: 0 },
+				typeOptions: { minValue: 0, maxValue: 3650 },
 				default: 30,
 				description: 'Fetch a lead’s details again when they are older than this many days, changed or not (0: never)',
 			},
@@ -106,6 +107,25 @@ export const description = updateDisplayOptions({ show: { resource: ['segment'],
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], provider: EngineProvider): Promise<INodeExecutionData[]> {
 	return manageSegments.call(this, items, provider, 'Add', async (engine, segmentId, itemIndex) => {
 		const options = this.getNodeParameter('options', itemIndex, {}) as AddOptions;
+		// Checked before SprintHub is asked, so a typo costs no call.
+		const fullRefreshDays = numberOption.call(this, options.fullRefreshDays, 'Full Refresh Days', itemIndex, {
+			min: 0,
+			max: 3650,
+			integer: true,
+			fix: 'Set Full Refresh Days to how old a lead’s details may get before they are fetched again, e.g. 30, or 0 for never.',
+		});
+		const maxLeaveShare = numberOption.call(this, options.maxLeaveShare, 'Max Leave Share', itemIndex, {
+			min: 0,
+			max: 1,
+			fix: 'Set Max Leave Share to a share of the segment between 0 and 1, e.g. 0.5 for half.',
+		});
+		const maxConsecutiveFailures = numberOption.call(this, options.maxConsecutiveFailures, 'Max Consecutive Failures', itemIndex, {
+			min: 1,
+			max: 1000,
+			integer: true,
+			fix: 'Set Max Consecutive Failures to how many failed runs in a row put the segment in status error, e.g. 5.',
+		});
+		const startAt = dateOption.call(this, options.startAt, 'Start At', itemIndex);
 		let name = options.name?.trim() || undefined;
 		if (options.verify !== false) {
 			const segment = await engine.sprintHub().findSegment(segmentId, this.getExecutionCancelSignal());
@@ -128,10 +148,11 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			schedule: options.schedule?.trim() || null,
 			timezone: options.timezone?.trim() || null,
 			enrichmentMode: options.enrichment ?? null,
-			fullRefreshDays: options.fullRefreshDays ?? null,
-			maxLeaveShare: options.maxLeaveShare ?? null,
-			maxConsecutiveFailures: options.maxConsecutiveFailures ?? null,
-			startAt: options.startAt ? new Date(options.startAt).toISOString() : null,
+			// 0 is "never"; the database stores it as no refresh (sync_add_segment maps it).
+			fullRefreshDays: fullRefreshDays ?? null,
+			maxLeaveShare: maxLeaveShare ?? null,
+			maxConsecutiveFailures: maxConsecutiveFailures ?? null,
+			startAt: startAt ?? null,
 		};
 		return engine.store.addSegment(segmentId, settings);
 	});

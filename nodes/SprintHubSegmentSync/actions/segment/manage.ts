@@ -1,5 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import type { SegmentControl, SyncEngine } from '../../../../engine';
+import { schemaOption } from '../../helpers/inputs';
 import { forEachItem } from '../../helpers/itemLoop';
 import { parseSegmentIds } from '../../helpers/utils';
 import type { EngineProvider } from '../../transport';
@@ -18,12 +19,6 @@ export async function manageSegments(
 		const row = await change(engine, segmentId, itemIndex);
 		return [{ json: controlItem(row), pairedItem: { item: itemIndex } }];
 	});
-}
-
-/** The Database Schema option of the management operations. */
-function schemaOption(this: IExecuteFunctions, itemIndex: number): string | undefined {
-	const options = this.getNodeParameter('options', itemIndex, {}) as { schema?: string };
-	return options.schema?.trim() || undefined;
 }
 
 /** A control row as an item, without the engine's internal checkpoint. */

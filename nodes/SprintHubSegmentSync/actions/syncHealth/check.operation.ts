@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { SegmentHealth } from '../../../../engine';
 import { alertsOf, type HealthThresholds } from '../../../../engine/report/alerts';
+import { healthThresholds, schemaOf } from '../../helpers/inputs';
 import { forEachItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
 import { schemaOptionProperty } from '../common.descriptions';
@@ -86,13 +87,8 @@ export const description = updateDisplayOptions({ show: { resource: ['syncHealth
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], provider: EngineProvider): Promise<INodeExecutionData[]> {
 	return forEachItem.call(this, items, provider.secrets, () => 'Sync Health Check', async (itemIndex) => {
 		const options = this.getNodeParameter('options', itemIndex, {}) as CheckOptions;
-		const thresholds: HealthThresholds = {
-			maxConsecutiveFailures: Number(options.maxConsecutiveFailures ?? 5),
-			maxRunMinutes: Number(options.maxRunMinutes ?? 10),
-			minSuccessRate: Number(options.minSuccessRate ?? 95),
-			staleAfterHours: Number(options.staleAfterHours ?? 0),
-		};
-		const engine = await provider.engine(itemIndex, { schema: options.schema?.trim() || undefined });
+		const thresholds = healthThresholds.call(this, options, itemIndex);
+		const engine = await provider.engine(itemIndex, { schema: schemaOf.call(this, options.schema, itemIndex) });
 		// Paused segments keep their last state: pausing is deliberate, not a recovery.
 		const rows = (await engine.store.health()).filter((row) => row.status !== 'paused');
 		const byId = new Map(rows.map((row) => [Number(row.segment_id), row]));

@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { updateDisplayOptions } from 'n8n-workflow';
 import { loadReport, renderReportHtml } from '../../../../engine';
 import { parameterError } from '../../helpers/errors';
+import { healthThresholds, numberOption, schemaOf } from '../../helpers/inputs';
 import { forEachItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
 import { schemaOptionProperty } from '../common.descriptions';
@@ -93,15 +94,18 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		if (!Number.isInteger(days) || days < 1 || days > 366) {
 			throw parameterError(this.getNode(), itemIndex, `Days must be a whole number from 1 to 366, not ${String(options.days)}`, 'Set Days to how many days of runs to chart, e.g. 30.');
 		}
-		const engine = await provider.engine(itemIndex, { schema: options.schema?.trim() || undefined });
+		const { maxConsecutiveFailures, maxRunMinutes, minSuccessRate } = healthThresholds.call(this, options, itemIndex);
+		const requestsPerMinute =
+			numberOption.call(this, options.requestsPerMinute, 'Requests Per Minute', itemIndex, {
+				min: 1,
+				max: 1_000_000,
+				fix: 'Set Requests Per Minute to the account’s SprintHub budget, e.g. 80 (it draws the budget line of the calls chart).',
+			}) ?? 80;
+		const engine = await provider.engine(itemIndex, { schema: schemaOf.call(this, options.schema, itemIndex) });
 		const report = await loadReport(engine.store, {
 			days,
-			requestsPerMinute: Number(options.requestsPerMinute ?? 80),
-			thresholds: {
-				maxConsecutiveFailures: Number(options.maxConsecutiveFailures ?? 5),
-				maxRunMinutes: Number(options.maxRunMinutes ?? 10),
-				minSuccessRate: Number(options.minSuccessRate ?? 95),
-			},
+			requestsPerMinute,
+			thresholds: { maxConsecutiveFailures, maxRunMinutes, minSuccessRate },
 		});
 		const summary: IDataObject = { generatedAt: report.generatedAt, days, segments: report.totals.segments, needingAttention: report.totals.needingAttention };
 		const json: IDataObject =
