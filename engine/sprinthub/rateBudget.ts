@@ -12,7 +12,7 @@
  *   `throttled` SyncError marked `patienceExhausted`, so the run can checkpoint and end `rate_limited`.
  * - Waits reject promptly with a `cancelled` SyncError when the caller's AbortSignal fires.
  */
-import { SyncError, cancelledError } from '../errors';
+import { BudgetWaiters, WakeTimer, patienceExhaustedError } from './budgetWaiters';
 import { type Clock, systemClock } from './clock';
 
 export interface RateBudgetOptions {
@@ -75,16 +75,6 @@ export interface RateBudgetStats {
 	queued: number;
 }
 
-interface Waiter {
-	enqueuedAt: number;
-	patienceMs: number;
-	patienceFrom: number;
-	resolve: (ticket: BudgetTicket) => void;
-	reject: (error: SyncError) => void;
-	signal?: AbortSignal;
-	onAbort?: () => void;
-}
-
 export class RateBudget {
 	private configuredRate: number;
 	private rate: number;
@@ -106,9 +96,8 @@ export class RateBudget {
 	/** Tickets with seq <= this were granted before the last reaction to a throttle. */
 	private reactionSeq = 0;
 	private nextSeq = 1;
-	private queue: Waiter[] = [];
-	private timer: AbortController | null = null;
-	private timerAt = 0;
+	private readonly queue: BudgetWaiters;
+	private readonly timer: WakeTimer;
 	private readonly counters = { granted: 0, throttled: 0, rateDecreases: 0, waitMs: 0, pausedMs: 0, patienceExhausted: 0 };
 
 	constructor(options: RateBudgetOptions = {}) {
@@ -126,6 +115,13 @@ export class RateBudget {
 		this.random = options.random ?? Math.random;
 		this.tokens = this.burst;
 		this.lastRefill = this.clock.now();
+		this.queue = new BudgetWaiters(this.clock, {
+			onCancelled: (waitedMs) => {
+				this.counters.waitMs += waitedMs;
+			},
+			onChange: () => this.pump(),
+		});
+		this.timer = new WakeTimer(this.clock, () => this.pump());
 	}
 
 	get configuredRequestsPerMinute(): number {
@@ -149,30 +145,7 @@ export class RateBudget {
 
 	/** Waits for the right to send one call. */
 	acquire(signal?: AbortSignal, options: AcquireOptions = {}): Promise<BudgetTicket> {
-		if (signal?.aborted) return Promise.reject(cancelledError('Waiting for the SprintHub rate budget'));
-		return new Promise<BudgetTicket>((resolve, reject) => {
-			const waiter: Waiter = {
-				enqueuedAt: this.clock.now(),
-				patienceMs: options.patienceMs ?? this.patienceMs,
-				patienceFrom: options.patienceFrom ?? 0,
-				resolve,
-				reject,
-				signal,
-			};
-			if (signal) {
-				waiter.onAbort = () => {
-					const index = this.queue.indexOf(waiter);
-					if (index < 0) return;
-					this.queue.splice(index, 1);
-					this.counters.waitMs += this.clock.now() - waiter.enqueuedAt;
-					reject(cancelledError('Waiting for the SprintHub rate budget'));
-					this.pump();
-				};
-				signal.addEventListener('abort', waiter.onAbort, { once: true });
-			}
-			this.queue.push(waiter);
-			this.pump();
-		});
+		return this.queue.enqueue(signal, { patienceMs: options.patienceMs ?? this.patienceMs, patienceFrom: options.patienceFrom ?? 0 });
 	}
 
 	/** The call succeeded: the throttle episode is over and the rate climbs back. */
@@ -232,13 +205,8 @@ export class RateBudget {
 
 	/** Rejects every waiter (e.g. on shutdown) and stops the timer. */
 	close(): void {
-		this.stopTimer();
-		const waiters = this.queue;
-		this.queue = [];
-		for (const waiter of waiters) {
-			this.detach(waiter);
-			waiter.reject(cancelledError('Waiting for the SprintHub rate budget'));
-		}
+		this.timer.stop();
+		this.queue.cancelAll();
 	}
 
 	private get minRate(): number {
@@ -280,15 +248,11 @@ export class RateBudget {
 		this.lastRefill = now;
 	}
 
-	private detach(waiter: Waiter): void {
-		if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
-	}
-
 	private pump(): void {
 		for (;;) {
-			const head = this.queue[0];
+			const head = this.queue.head;
 			if (!head) {
-				this.stopTimer();
+				this.timer.stop();
 				return;
 			}
 			const now = this.clock.now();
@@ -301,62 +265,27 @@ export class RateBudget {
 			const readyAt = Math.max(this.pausedUntil, tokenReadyAt);
 			if (this.episodeStart !== null && readyAt > now && readyAt > Math.max(this.episodeStart, head.patienceFrom) + head.patienceMs) {
 				this.queue.shift();
-				this.detach(head);
 				this.counters.patienceExhausted++;
 				this.counters.waitMs += now - head.enqueuedAt;
-				const throttledForMs = now - this.episodeStart;
-				head.reject(
-					new SyncError({
-						errorClass: 'throttled',
-						code: 'patience_exhausted',
-						patienceExhausted: true,
-						retryable: true,
-						retryAfterMs: Math.max(0, this.pausedUntil - now),
-						message: `SprintHub has been throttling this account for ${Math.round(throttledForMs / 1000)} s, longer than the patience of ${Math.round(head.patienceMs / 1000)} s.`,
-						hint: 'The run stops here with its checkpoint saved and resumes on the next trigger. If this happens often, lower the requests per minute or raise the patience.',
-					}),
-				);
+				head.reject(patienceExhaustedError(now - this.episodeStart, head.patienceMs, this.pausedUntil - now));
 				continue;
 			}
 			if (readyAt > now) {
-				this.startTimer(readyAt);
+				this.timer.at(readyAt);
 				return;
 			}
 			this.tokens -= 1;
 			this.queue.shift();
-			this.detach(head);
 			const waitedMs = now - head.enqueuedAt;
 			this.counters.granted++;
 			this.counters.waitMs += waitedMs;
 			head.resolve({ seq: this.nextSeq++, grantedAt: now, waitedMs });
 		}
 	}
-
-	private startTimer(at: number): void {
-		if (this.timer && this.timerAt === at) return;
-		this.stopTimer();
-		const controller = new AbortController();
-		this.timer = controller;
-		this.timerAt = at;
-		this.clock.sleep(at - this.clock.now(), controller.signal).then(
-			() => {
-				if (this.timer !== controller) return;
-				this.timer = null;
-				this.pump();
-			},
-			() => undefined, // cancelled because the schedule changed
-		);
-	}
-
-	private stopTimer(): void {
-		if (!this.timer) return;
-		const controller = this.timer;
-		this.timer = null;
-		controller.abort();
-	}
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
+/** An option that must be a positive number when given (both budgets' options). */
+export function positive(value: number | undefined, fallback: number, name: string): number {
 	if (value === undefined) return fallback;
 	if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
 	return value;

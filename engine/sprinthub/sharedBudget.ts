@@ -14,11 +14,12 @@
  *   `RateBudget` at a conservative share of the account's rate, says so through `onNotice`, and tries
  *   the database again every `retryDatabaseMs`. A run is never blocked on the database.
  */
-import { SyncError, cancelledError } from '../errors';
+import { type SyncError, cancelledError } from '../errors';
 import type { AccountBudget } from './accountBudget';
+import { BudgetWaiters, WakeTimer, patienceExhaustedError } from './budgetWaiters';
 import { type Clock, systemClock } from './clock';
 import type { BudgetAccount, BudgetAnswer, BudgetNotice, BudgetStore } from './budgetStore';
-import { type AcquireOptions, type BudgetTicket, RateBudget, type RateBudgetStats } from './rateBudget';
+import { type AcquireOptions, type BudgetTicket, RateBudget, type RateBudgetStats, positive } from './rateBudget';
 
 export type { BudgetAccount, BudgetAnswer, BudgetNotice, BudgetStore } from './budgetStore';
 
@@ -49,16 +50,6 @@ export interface SharedRateBudgetOptions {
 	minPollMs?: number;
 	clock?: Clock;
 	onNotice?: (notice: BudgetNotice) => void;
-}
-
-interface Waiter {
-	enqueuedAt: number;
-	patienceMs: number;
-	patienceFrom: number;
-	resolve: (ticket: BudgetTicket) => void;
-	reject: (error: SyncError) => void;
-	signal?: AbortSignal;
-	onAbort?: () => void;
 }
 
 type SharedTicket = BudgetTicket & { epoch?: number | null; fallback?: BudgetTicket };
@@ -98,9 +89,8 @@ export class SharedRateBudget implements AccountBudget {
 	/** The epoch this process already slowed down for (before the database answered). */
 	private reactedEpoch: number | null | undefined = undefined;
 	private closed = false;
-	private queue: Waiter[] = [];
-	private timer: AbortController | null = null;
-	private timerAt = 0;
+	private readonly queue: BudgetWaiters;
+	private readonly timer: WakeTimer;
 	private readonly inFlight = new Set<AbortController>();
 	/** Set while the database cannot be reached. */
 	private fallback: RateBudget | null = null;
@@ -126,6 +116,13 @@ export class SharedRateBudget implements AccountBudget {
 		this.onNotice = options.onNotice;
 		this.configured = this.runRate;
 		this.current = this.runRate;
+		this.queue = new BudgetWaiters(this.clock, {
+			onCancelled: (waitedMs) => {
+				this.counters.waitMs += waitedMs;
+			},
+			onChange: () => this.pump(),
+		});
+		this.timer = new WakeTimer(this.clock, () => this.pump());
 	}
 
 	/** This process's ceiling: the account's current rate, never above this run's own rate. */
@@ -148,29 +145,7 @@ export class SharedRateBudget implements AccountBudget {
 			this.probeDatabase();
 			if (this.fallback) return this.fallback.acquire(signal, options).then((ticket) => this.wrapFallback(ticket));
 		}
-		return new Promise<BudgetTicket>((resolve, reject) => {
-			const waiter: Waiter = {
-				enqueuedAt: this.clock.now(),
-				patienceMs: options.patienceMs ?? this.patienceMs,
-				patienceFrom: options.patienceFrom ?? 0,
-				resolve,
-				reject,
-				signal,
-			};
-			if (signal) {
-				waiter.onAbort = () => {
-					const index = this.queue.indexOf(waiter);
-					if (index < 0) return;
-					this.queue.splice(index, 1);
-					this.counters.waitMs += this.clock.now() - waiter.enqueuedAt;
-					reject(cancelledError('Waiting for the SprintHub rate budget'));
-					this.pump();
-				};
-				signal.addEventListener('abort', waiter.onAbort, { once: true });
-			}
-			this.queue.push(waiter);
-			this.pump();
-		});
+		return this.queue.enqueue(signal, { patienceMs: options.patienceMs ?? this.patienceMs, patienceFrom: options.patienceFrom ?? 0 });
 	}
 
 	reportSuccess(ticket: BudgetTicket): void {
@@ -240,15 +215,10 @@ export class SharedRateBudget implements AccountBudget {
 
 	close(): void {
 		this.closed = true;
-		this.stopTimer();
+		this.timer.stop();
 		for (const controller of this.inFlight) controller.abort();
 		this.fallback?.close();
-		const waiters = this.queue;
-		this.queue = [];
-		for (const waiter of waiters) {
-			this.detach(waiter);
-			waiter.reject(cancelledError('Waiting for the SprintHub rate budget'));
-		}
+		this.queue.cancelAll();
 	}
 
 	private wrapFallback(ticket: BudgetTicket): SharedTicket {
@@ -260,18 +230,16 @@ export class SharedRateBudget implements AccountBudget {
 	private pump(): void {
 		for (;;) {
 			if (this.closed) return;
-			const head = this.queue[0];
+			const head = this.queue.head;
 			if (!head) {
-				this.stopTimer();
+				this.timer.stop();
 				return;
 			}
 			if (this.fallback) {
 				// Everyone waiting moves to the fallback budget, in order.
-				const waiters = this.queue;
-				this.queue = [];
-				this.stopTimer();
+				const waiters = this.queue.takeAll();
+				this.timer.stop();
 				for (const waiter of waiters) {
-					this.detach(waiter);
 					this.fallback
 						.acquire(waiter.signal, { patienceMs: waiter.patienceMs, patienceFrom: waiter.patienceFrom })
 						.then((ticket) => waiter.resolve(this.wrapFallback(ticket)), (error: SyncError) => waiter.reject(error));
@@ -281,31 +249,20 @@ export class SharedRateBudget implements AccountBudget {
 			const now = this.clock.now();
 			if (this.episodeStart !== null && this.pausedUntil > now && this.pausedUntil > Math.max(this.episodeStart, head.patienceFrom) + head.patienceMs) {
 				this.queue.shift();
-				this.detach(head);
 				this.counters.patienceExhausted++;
 				this.counters.waitMs += now - head.enqueuedAt;
-				head.reject(
-					new SyncError({
-						errorClass: 'throttled',
-						code: 'patience_exhausted',
-						patienceExhausted: true,
-						retryable: true,
-						retryAfterMs: Math.max(0, this.pausedUntil - now),
-						message: `SprintHub has been throttling this account for ${Math.round((now - this.episodeStart) / 1000)} s, longer than the patience of ${Math.round(head.patienceMs / 1000)} s.`,
-						hint: 'The run stops here with its checkpoint saved and resumes on the next trigger. If this happens often, lower the requests per minute or raise the patience.',
-					}),
-				);
+				head.reject(patienceExhaustedError(now - this.episodeStart, head.patienceMs, this.pausedUntil - now));
 				continue;
 			}
 			// This run's own rate, when lower than the account's, spaces this process's calls.
 			const readyAt = Math.max(this.pausedUntil, this.runCap < this.configured ? this.localNextAt : 0);
 			if (readyAt > now) {
-				this.startTimer(readyAt);
+				this.timer.at(readyAt);
 				return;
 			}
 			if (this.stash.count > 0 && this.stash.expiresAt <= now) this.stash.count = 0;
 			if (this.stash.count === 0) {
-				if (this.nextTakeAt > now) this.startTimer(this.nextTakeAt);
+				if (this.nextTakeAt > now) this.timer.at(this.nextTakeAt);
 				else this.take();
 				return;
 			}
@@ -315,7 +272,6 @@ export class SharedRateBudget implements AccountBudget {
 			if (this.stash.count <= this.lastWant / 2 && this.nextTakeAt <= now) this.take();
 			if (Number.isFinite(this.runCap)) this.localNextAt = Math.max(now, this.localNextAt) + 60_000 / this.runCap;
 			this.queue.shift();
-			this.detach(head);
 			const waitedMs = now - head.enqueuedAt;
 			this.counters.granted++;
 			this.counters.waitMs += waitedMs;
@@ -449,39 +405,6 @@ export class SharedRateBudget implements AccountBudget {
 			// A progress hook must never break a sync.
 		}
 	}
-
-	private detach(waiter: Waiter): void {
-		if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
-	}
-
-	private startTimer(at: number): void {
-		if (this.timer && this.timerAt === at) return;
-		this.stopTimer();
-		const controller = new AbortController();
-		this.timer = controller;
-		this.timerAt = at;
-		this.clock.sleep(at - this.clock.now(), controller.signal).then(
-			() => {
-				if (this.timer !== controller) return;
-				this.timer = null;
-				this.pump();
-			},
-			() => undefined,
-		);
-	}
-
-	private stopTimer(): void {
-		if (!this.timer) return;
-		const controller = this.timer;
-		this.timer = null;
-		controller.abort();
-	}
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-	if (value === undefined) return fallback;
-	if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
-	return value;
 }
 
 function formatRate(perMinute: number): string {

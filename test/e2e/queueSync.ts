@@ -6,7 +6,10 @@
  * (every 2 seconds, Max Segments 2 — its only changes), so several executions sync on both workers at the
  * same time. Each round must sync every segment exactly once for its due time, on more than one worker.
  * Round 1: activate (start main), wait, deactivate (stop main), check. Round 2: segments changed in the
- * simulator and made due again; while deactivated nothing syncs; reactivate, wait, deactivate, check.
+ * simulator and made due again, and the account's rate set low in SQL (sync_set_account_rate) so that the
+ * workers want more calls than the budget allows; while deactivated nothing syncs; reactivate, wait,
+ * deactivate, check. In both rounds the calls the simulator saw from both workers together stay within
+ * the account budget over any window, and none is throttled.
  * Used by run.ts (`runQueueSync`) and by queue-sync.e2e.ts on its own.
  */
 import * as fs from 'node:fs';
@@ -15,7 +18,9 @@ import * as path from 'node:path';
 
 import { Client } from 'pg';
 
-import { startSimulator, type Simulator } from '../support/simulator';
+import { budgetAccount } from '../../engine';
+import { budgetWindows } from '../support/budgetWindows';
+import { startSimulator, type RequestLogEntry, type Simulator } from '../support/simulator';
 import { startStack, type Stack } from '../support/stack';
 import { installPackageTarball } from './support/installPackage';
 import { N8nInstance, type ExecutionRow, type WorkflowImport } from './support/n8nInstance';
@@ -37,6 +42,16 @@ const maxSegments = 2;
 const scheduleSeconds = 2;
 /** Each SprintHub call takes this long, so one execution lasts seconds and the next ones start meanwhile. */
 const simulatorLatencyMs = 1500;
+/** Round 1: no rate set for the account, so every run uses the node's own (80 a minute). */
+const defaultRatePerMinute = 80;
+/** Round 2: the account's rate, set in SQL; far below what 8 segments on two workers would send. */
+const lowAccountRatePerMinute = 40;
+/**
+ * The stated tolerance (README): the bucket's capacity plus the rate over T + 1 s (unused tokens expire
+ * 1 s after their grant). One more second for the way from the database's grant through PostgREST and a
+ * worker to the simulator's log, which a machine with 2 busy cores stretches.
+ */
+const budgetSlackMs = 2_000;
 
 function assert(condition: unknown, message: string): asserts condition {
 	if (!condition) throw new Error(message);
@@ -212,6 +227,25 @@ async function checkRound(stack: Stack, sim: Simulator, cluster: Cluster, roundR
 }
 
 /**
+ * The calls both workers sent in a round, against the account budget at `perMinute`: within the
+ * budget plus the tolerance over every window, none throttled. Returns a line for the timings.
+ */
+async function checkCombinedRate(stack: Stack, calls: readonly RequestLogEntry[], perMinute: number, label: string, overBudget = false): Promise<string> {
+	const [{ capacity }] = await stack.query<{ capacity: string }>('select sync_internal.budget_capacity($1) as capacity', [perMinute]);
+	const figures = budgetWindows(calls, { perMinute, capacity: Number(capacity), slackMs: budgetSlackMs });
+	const { worst, inProbe } = figures;
+	assertEqual(figures.throttled, 0, `${label}: throttled calls`);
+	// The workload is larger than the budget lets through in the probe window: the budget set the pace.
+	if (overBudget) assert(figures.calls > inProbe.allowed, `${label}: only ${figures.calls} calls, the budget allows ${inProbe.allowed.toFixed(1)} in ${inProbe.windowMs / 1000} s`);
+	assert(
+		worst.calls <= worst.allowed,
+		`${label}: ${worst.calls} calls within ${(worst.spanMs / 1000).toFixed(1)} s, the budget of ${perMinute}/min allows ${worst.allowed.toFixed(1)} (capacity ${capacity} + rate over the span + ${budgetSlackMs / 1000} s)`,
+	);
+	const spanS = calls.length > 1 ? (Math.max(...calls.map((c) => c.startedAt)) - Math.min(...calls.map((c) => c.startedAt))) / 1000 : 0;
+	return `${figures.calls} calls in ${spanS.toFixed(1)} s, at most ${inProbe.calls} in any ${inProbe.windowMs / 1000} s (budget ${perMinute}/min allows ${inProbe.allowed.toFixed(1)}), closest window ${worst.calls} of ${worst.allowed.toFixed(1)} allowed, 0 throttled`;
+}
+
+/**
  * Queue mode with the real package on one n8n version. Each step is a `check`, so run.ts counts them in
  * its `N passed, N failed` line.
  */
@@ -278,6 +312,7 @@ export async function runQueueSync(major: N8nMajor, tarball: string, check: Chec
 		let alertsAfterRound1: number | undefined;
 		let roundStarted = Date.now();
 		let round1: LogRow[] = [];
+		let round1Calls: RequestLogEntry[] = [];
 		const synced = await check(name('the schedule syncs all 8 due segments; deactivated, nothing is left running'), async () => {
 			roundStarted = Date.now();
 			const { readyMs } = await main.start();
@@ -286,6 +321,7 @@ export async function runQueueSync(major: N8nMajor, tarball: string, check: Chec
 			timings.push(`n8n ${major} queue mode: round 1 synced 8 segments ${seconds(Date.now() - roundStarted)} s after main start`);
 			recordWorkerPids();
 			await deactivate();
+			round1Calls = [...sim.requests];
 			assertEqual((await logRows(stack)).filter((row) => row.status === 'running').length, 0, 'log rows still running');
 			assertEqual(main.leftoverProcesses(), [], 'processes of the stopped main');
 		});
@@ -299,8 +335,17 @@ export async function runQueueSync(major: N8nMajor, tarball: string, check: Chec
 			timings.push(`n8n ${major} queue mode: round 1: ${summary}`);
 		});
 
-		await check(name('round 2: segments changed and due again sync exactly once more'), async () => {
+		await check(name(`round 1: both workers together stay within the account budget (${defaultRatePerMinute}/min, none set for the account)`), async () => {
+			const summary = await checkCombinedRate(stack, round1Calls, defaultRatePerMinute, 'round 1');
+			timings.push(`n8n ${major} queue mode: round 1 SprintHub calls: ${summary}`);
+		});
+
+		let round2Calls: RequestLogEntry[] = [];
+		await check(name(`round 2: segments changed and due again sync exactly once more, with the account's rate set to ${lowAccountRatePerMinute}/min`), async () => {
 			const lastLogId = Math.max(...(await logRows(stack)).map((row) => row.id));
+			const account = budgetAccount(sim.baseUrl, sim.instance);
+			await stack.query('select sync_set_account_rate($1, $2, $3, $4)', [account.key, account.baseUrl, account.instance, lowAccountRatePerMinute]);
+			const firstCall = sim.requests.length;
 			const executionsBefore = (await main.executions(bundledSync.id)).length;
 			sim.mutate.join(segments[0].id, 5);
 			sim.mutate.leave(segments[1].id, 3);
@@ -316,6 +361,7 @@ export async function runQueueSync(major: N8nMajor, tarball: string, check: Chec
 			timings.push(`n8n ${major} queue mode: round 2 synced 8 segments ${seconds(Date.now() - roundStarted)} s after main start`);
 			recordWorkerPids();
 			const executions = (await deactivate()).slice(executionsBefore);
+			round2Calls = sim.requests.slice(firstCall);
 			// Read after deactivation, so a late duplicate would be counted too.
 			const round2 = (await logRows(stack)).filter((row) => row.id > lastLogId);
 			const summary = await checkRound(stack, sim, cluster, round2, executions, 'round 2');
@@ -323,6 +369,11 @@ export async function runQueueSync(major: N8nMajor, tarball: string, check: Chec
 			assertEqual(all.length, 2 * segments.length, 'log rows of both rounds');
 			assert(round1.length === segments.length, 'round 1 rows');
 			timings.push(`n8n ${major} queue mode: round 2: ${summary}`);
+		});
+
+		await check(name(`round 2: more calls than the budget allows at once, and both workers together stay within ${lowAccountRatePerMinute}/min`), async () => {
+			const summary = await checkCombinedRate(stack, round2Calls, lowAccountRatePerMinute, 'round 2', true);
+			timings.push(`n8n ${major} queue mode: round 2 SprintHub calls: ${summary}`);
 		});
 
 		await check(name('healthy segments raise no alert while other executions sync (Slack, e-mail)'), async () => {
