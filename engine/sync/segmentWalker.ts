@@ -31,7 +31,8 @@ export interface WalkOutcome {
 export class SegmentWalker {
 	/** Where the walk is; what a checkpoint stores. */
 	pass: SyncCheckpoint;
-	private readonly projection: string;
+	/** What each list page asks for (enrichment auto changes it during a run). */
+	private readonly pageQuery: () => { query: string; allFields?: boolean };
 	private readonly maxWalks: number;
 
 	constructor(
@@ -45,11 +46,12 @@ export class SegmentWalker {
 			lease: RunLease;
 			tally: RunTally;
 		},
-		settings: { pass: SyncCheckpoint; projection: string; maxWalks: number },
+		settings: { pass: SyncCheckpoint; projection: string | (() => { query: string; allFields?: boolean }); maxWalks: number },
 		private readonly handlePage: PageHandler,
 	) {
 		this.pass = settings.pass;
-		this.projection = settings.projection;
+		const projection = settings.projection;
+		this.pageQuery = typeof projection === 'string' ? () => ({ query: projection }) : projection;
 		this.maxWalks = settings.maxWalks;
 	}
 
@@ -88,7 +90,7 @@ export class SegmentWalker {
 		let previousIds: number[] | null = null;
 		for (;;) {
 			lease.throwIfStopped();
-			const page = await source.segmentPage(segmentId, { page: pass.nextPage, limit: pass.limit, query: this.projection }, lease.signal);
+			const page = await source.segmentPage(segmentId, { page: pass.nextPage, limit: pass.limit, ...this.pageQuery() }, lease.signal);
 			tally.pageRead();
 			if (pass.total < 0) pass.total = page.total;
 			if (page.total !== pass.total) pass.shifted = true;

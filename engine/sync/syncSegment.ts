@@ -26,6 +26,7 @@ import { Enricher } from './enricher';
 import { PageProcessor } from './pageProcessor';
 import { PageWriter } from './pageWriter';
 import type { EnrichmentMode, LeadSource, RunTrigger, SegmentSyncResult, SyncCheckpoint, SyncProgressEvent } from './ports';
+import { ListRecordsPlan } from './listCapability';
 import { LIST_PROJECTION, MARKER_PROJECTION } from './projections';
 import { firstPass, readCheckpoint } from './runCheckpoint';
 import { claimRun } from './runClaim';
@@ -48,6 +49,9 @@ export type SyncStoreForRuns = Pick<
 	| 'leaveCandidates'
 	| 'leaveCandidateIds'
 	| 'stampDeletedLeavers'
+	| 'listCapability'
+	| 'recordListCapability'
+	| 'knownLeadFields'
 >;
 
 export interface SegmentSyncOptions {
@@ -55,7 +59,7 @@ export interface SegmentSyncOptions {
 	trigger: RunTrigger;
 	/** Names this worker in leases and logs. */
 	worker: string;
-	/** Default: the segment's own setting, else 'changed'. */
+	/** Default: the segment's own setting, else 'auto'. */
 	enrichment?: EnrichmentMode;
 	/** Fetch every lead's details this run, whatever changed. */
 	fullRefresh?: boolean;
@@ -101,7 +105,7 @@ export async function syncSegment(
 
 	// A dry run claims nothing and writes nothing; it only reads what the database knows.
 	let checkpoint: SyncCheckpoint | null = null;
-	let enrichment: EnrichmentMode = options.enrichment ?? 'changed';
+	let enrichment: EnrichmentMode = options.enrichment ?? 'auto';
 	let fullRefreshDays: number | null = null;
 	// Until the lease exists, only the caller's signal stops the claim's retries.
 	const retried = (signal: AbortSignal) =>
@@ -116,7 +120,7 @@ export async function syncSegment(
 		run.runId = claimed.run_id;
 		run.segmentName = claimed.segment_name;
 		checkpoint = readCheckpoint(claimed.checkpoint);
-		enrichment = options.enrichment ?? checkpoint?.enrichment ?? claimed.enrichment_mode ?? 'changed';
+		enrichment = options.enrichment ?? checkpoint?.enrichment ?? claimed.enrichment_mode ?? 'auto';
 		fullRefreshDays = claimed.full_refresh_days;
 		run.resumed = checkpoint !== null;
 		tally.emit({ type: 'claimed', segmentId, runId: claimed.run_id, resumedAtPage: checkpoint ? checkpoint.nextPage : null });
@@ -129,12 +133,20 @@ export async function syncSegment(
 	const pieces = { segmentId, runId, source, store, db, lease, signal: lease.signal, tally };
 	/** Leads quarantined by earlier runs are fetched again (loaded when the walk starts). */
 	const quarantinedIds = new Set<number>();
+	let listPlan: ListRecordsPlan | undefined;
+	try {
+		if (enrichment === 'auto') listPlan = await ListRecordsPlan.load({ account: source.account?.() ?? null, store, db, record: runId !== null });
+	} catch (error) {
+		lease.release();
+		return finishStopped(run, { error, atPage: checkpoint?.nextPage ?? 0, lease, callerSignal: options.signal }, { store, db }, tally);
+	}
 	const enricher = new Enricher(pieces, {
 		mode: enrichment,
 		refreshBefore: fullRefreshDays && fullRefreshDays > 0 ? Date.now() - fullRefreshDays * 86_400_000 : null,
 		quarantinedIds,
 		detailConcurrency: options.detailConcurrency ?? 4,
 		detailShare: deps.detailShare,
+		listPlan,
 	});
 	const writer = runId === null ? null : new PageWriter({ ...pieces, runId }, options.batch ?? DEFAULT_BATCH_LIMITS);
 	const pages = new PageProcessor({ ...pieces, enricher, writer });
@@ -142,7 +154,7 @@ export async function syncSegment(
 		pieces,
 		{
 			pass: checkpoint ?? firstPass(options.pageSize ?? 1000, enrichment),
-			projection: enrichment === 'none' ? LIST_PROJECTION : MARKER_PROJECTION,
+			projection: listPlan ? () => listPlan.pageQuery() : enrichment === 'none' ? LIST_PROJECTION : MARKER_PROJECTION,
 			maxWalks: options.maxWalks ?? 3,
 		},
 		(leads, pageKey, pageCheckpoint, walk) => pages.process(leads, pageKey, pageCheckpoint, walk),
@@ -156,8 +168,13 @@ export async function syncSegment(
 		}
 	} catch (error) {
 		lease.release();
-		return finishStopped(run, { error, atPage: walker.pass.nextPage, lease, callerSignal: options.signal }, { store, db }, tally);
+		return withListRecords(await finishStopped(run, { error, atPage: walker.pass.nextPage, lease, callerSignal: options.signal }, { store, db }, tally), listPlan);
 	}
 	lease.release();
-	return finishWalked(run, outcome, { store, db }, tally);
+	return withListRecords(await finishWalked(run, outcome, { store, db }, tally), listPlan);
+}
+
+/** Enrichment auto: the result shows what is known of the account's list records and how the run used it. */
+function withListRecords(result: SegmentSyncResult, plan: ListRecordsPlan | undefined): SegmentSyncResult {
+	return plan ? { ...result, listRecords: plan.outcome() } : result;
 }
