@@ -48,6 +48,8 @@ export class SegmentWalker {
 		},
 		settings: { pass: SyncCheckpoint; projection: string | (() => { query: string; allFields?: boolean }); maxWalks: number },
 		private readonly handlePage: PageHandler,
+		/** Waits until every handled page is written (writes go behind fetching); throws a write's failure. */
+		private readonly drainWrites: () => Promise<void> = async () => {},
 	) {
 		this.pass = settings.pass;
 		const projection = settings.projection;
@@ -62,6 +64,8 @@ export class SegmentWalker {
 			tally.startWalk();
 			tally.emit({ type: 'walk', segmentId, walk: this.pass.walk });
 			const stoppedBecause = await this.walkPages();
+			// What the walk saw is written before leavers are looked at or the run says it is done.
+			await this.drainWrites();
 			if (stoppedBecause) return { complete: false, incompleteReason: stoppedBecause, walk: this.pass.walk };
 			tally.endWalk();
 			if (!this.pass.shifted) {

@@ -70,6 +70,8 @@ export interface SegmentSyncOptions {
 	/** Detail calls in flight at once (all under the account's rate budget). Default 4. */
 	detailConcurrency?: number;
 	batch?: BatchLimits;
+	/** Page writes queued behind fetching (1–2; 0 writes each page before reading the next). Default 1. */
+	writeAhead?: number;
 	/** Walks per run through a segment that keeps moving before giving up on a stable view. Default 3. */
 	maxWalks?: number;
 	/** Lease renewal period. Default 20 s (leases last 300 s unless the segment says otherwise). */
@@ -149,7 +151,7 @@ export async function syncSegment(
 		listPlan,
 	});
 	const writer = runId === null ? null : new PageWriter({ ...pieces, runId }, options.batch ?? DEFAULT_BATCH_LIMITS);
-	const pages = new PageProcessor({ ...pieces, enricher, writer });
+	const pages = new PageProcessor({ ...pieces, enricher, writer }, Math.max(0, Math.min(2, options.writeAhead ?? 1)));
 	const walker = new SegmentWalker(
 		pieces,
 		{
@@ -158,6 +160,7 @@ export async function syncSegment(
 			maxWalks: options.maxWalks ?? 3,
 		},
 		(leads, pageKey, pageCheckpoint, walk) => pages.process(leads, pageKey, pageCheckpoint, walk),
+		() => pages.drain(),
 	);
 	let outcome: WalkOutcome;
 	try {
@@ -167,8 +170,13 @@ export async function syncSegment(
 			await stampDeletedLeavers({ ...pieces, runId }, { concurrency: options.detailConcurrency ?? 4 });
 		}
 	} catch (error) {
+		// Writes already queued finish (or fail) before the run is closed; a later failure than the one
+		// that stopped the run is kept among its errors.
+		await pages.drain().catch((writeError: unknown) => {
+			if (writeError !== error) tally.keepError(fromStoreError(writeError).toJSON());
+		});
 		lease.release();
-		return withListRecords(await finishStopped(run, { error, atPage: walker.pass.nextPage, lease, callerSignal: options.signal }, { store, db }, tally), listPlan);
+		return withListRecords(await finishStopped(run, { error, atPage: pages.resumePage(walker.pass.nextPage), lease, callerSignal: options.signal }, { store, db }, tally), listPlan);
 	}
 	lease.release();
 	return withListRecords(await finishWalked(run, outcome, { store, db }, tally), listPlan);
