@@ -8,6 +8,7 @@
  *   compare  original approach vs n8n-style workflow vs this engine (benchmark 5)
  *   account  1, 2, 4 and 8 CLI processes sharing one account budget (benchmark 6)
  *   report   the sync health report for 200 segments × 90 days of run logs, read and rendered (benchmark 7)
+ *   pipeline writes behind fetching: database-bound and budget-bound first loads (benchmark 8)
  *
  * Set DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to use a running PostgreSQL;
  * without it an embedded PostgreSQL is started for each benchmark.
@@ -18,6 +19,7 @@ import { benchDatabase } from './db';
 import { benchReport } from './report';
 import { benchRss } from './rss';
 import { benchSync } from './sync';
+import { benchWriteBehind } from './writeBehind';
 import { machine } from './support';
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
@@ -27,8 +29,9 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
 	compare: benchCompare,
 	account: benchAccountBudget,
 	report: benchReport,
+	pipeline: benchWriteBehind,
 };
-const ALIASES: Record<string, string> = { calls: 'sync', wall: 'sync', efficiency: 'sync', memory: 'rss', dashboard: 'report' };
+const ALIASES: Record<string, string> = { calls: 'sync', wall: 'sync', efficiency: 'sync', memory: 'rss', dashboard: 'report', writeBehind: 'pipeline' };
 
 async function main(): Promise<void> {
 	const asked = process.argv.slice(2).map((name) => ALIASES[name] ?? name);

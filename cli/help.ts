@@ -16,7 +16,8 @@ const CONNECTION = `Connection (flags win over the environment, which wins over 
                         the token and the key in the environment or in .env (chmod 600), or give them a file`;
 
 const RUN_OPTIONS = `Run options (as in the n8n node):
-  --enrichment MODE     changed (default: details only for new or changed leads) | all | none (list fields only)
+  --enrichment MODE     auto (default: list records when the account's lists carry every field, else as changed)
+                        | changed (details only for new or changed leads) | all | none (list fields only)
   --full-refresh        fetch every lead's details this run
   --dry-run             read everything, write nothing, report what would change
   --rate N              SprintHub requests per minute for this run; can only lower the account's

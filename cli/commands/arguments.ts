@@ -41,8 +41,8 @@ export function numberFlag(flags: Record<string, unknown>, name: string, options
 export function enrichmentFlag(flags: Record<string, unknown>): EnrichmentMode | undefined {
 	const value = flags.enrichment;
 	if (value === undefined) return undefined;
-	if (value === 'changed' || value === 'all' || value === 'none') return value;
-	throw new UsageError(`--enrichment is changed, all or none, not "${String(value)}".`);
+	if (value === 'auto' || value === 'changed' || value === 'all' || value === 'none') return value;
+	throw new UsageError(`--enrichment is auto, changed, all or none, not "${String(value)}".`);
 }
 
 export function progressFlag(flags: Record<string, unknown>): 'auto' | 'bar' | 'lines' | 'none' {

@@ -8,6 +8,7 @@ import { redactSecrets } from '../redaction';
 import { accountKey, accountPool, normalizeBaseUrl, normalizeInstance, normalizeToken, type NormalizedBaseUrl } from './account';
 import { type Clock, systemClock } from './clock';
 import type { AccountBudget } from './accountBudget';
+import type { BudgetAccount } from './budgetStore';
 import { type BudgetTicket, type RateBudgetStats, rateBudgets } from './rateBudget';
 import { type RequestSpec, SprintHubRequester } from './requester';
 import {
@@ -121,7 +122,7 @@ export class SprintHubClient {
 			idOnly: params.idOnly ?? false,
 		};
 		return this.call(
-			{ endpoint: 'segmentPage', method: 'POST', path: `/leadsfromtype/segment/${id}`, query: {}, body, subject: `segment ${id}, page ${params.page}` },
+			{ endpoint: 'segmentPage', method: 'POST', path: `/leadsfromtype/segment/${id}`, query: { allFields: params.allFields ? 1 : undefined }, body, subject: `segment ${id}, page ${params.page}` },
 			(json, ctx) => parseLeadPage(json, ctx),
 			signal,
 		);
@@ -233,6 +234,11 @@ export class SprintHubClient {
 	/** The shared account budget's counters. */
 	budgetStats(): RateBudgetStats {
 		return this.budget.stats();
+	}
+
+	/** The account this client calls (never the token): what per-account records are keyed by. */
+	account(): BudgetAccount {
+		return { key: this.accountKey, baseUrl: this.baseUrl.display, instance: this.instance };
 	}
 
 	/** The base URL without token, for logs. */

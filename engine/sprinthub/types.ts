@@ -62,6 +62,8 @@ export interface SegmentPageParams {
 	limit: number;
 	/** GraphQL-like projection. Default `{total,leads{id,fullname,email,lastActive,createDate,updatedDate}}`. */
 	query?: string;
+	/** Sends `allFields=1`: asks the list for whole records (some servers honour it, some ignore it). */
+	allFields?: boolean;
 	/** Default 'createDate'. */
 	orderByKey?: string;
 	/** Default 'asc'. */

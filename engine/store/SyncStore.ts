@@ -21,7 +21,7 @@ import type {
 } from './types';
 import { schemaNameProblem } from './schemaName';
 import type { BudgetAccount, BudgetAnswer } from '../sprinthub/budgetStore';
-import type { AccountBudgetRow, AlertStateChange, AlertStateInput, LeadUpsertResult, PruneResult, UpsertLeadsOptions } from './types';
+import type { AccountBudgetRow, AlertStateChange, AlertStateInput, LeadUpsertResult, ListCapabilityRecord, ListCapabilityRow, PruneResult, UpsertLeadsOptions } from './types';
 
 export interface ConnectOptions {
 	/** Project URL (https://<ref>.supabase.co). */
@@ -359,6 +359,35 @@ export class SyncStore {
 		let query = this.client.from('sync_account_budgets').select('*').order('account_key');
 		if (accountKey) query = query.eq('account_key', accountKey);
 		return this.read<AccountBudgetRow[]>('sync_account_budgets', query);
+	}
+
+	/** What is known of an account's segment lists (enrichment auto), or null when never checked. */
+	async listCapability(accountKey: string): Promise<ListCapabilityRow | null> {
+		const rows = await this.read<ListCapabilityRow[]>('sync_list_capabilities', this.client.from('sync_list_capabilities').select('*').eq('account_key', accountKey));
+		return rows[0] ?? null;
+	}
+
+	/** Records what a run learned about an account's segment lists. */
+	async recordListCapability(account: BudgetAccount, learned: ListCapabilityRecord): Promise<ListCapabilityRow> {
+		return this.rpc<ListCapabilityRow>('sync_record_list_capability', {
+			p_account_key: account.key,
+			p_base_url: account.baseUrl,
+			p_instance: account.instance,
+			p_list_complete: learned.listComplete,
+			p_asked_with: learned.askedWith,
+			p_fields: learned.fields,
+			p_fields_asked: learned.fieldsAsked,
+			p_missing_fields: learned.missingFields,
+			p_differing_fields: learned.differingFields,
+			p_sample_size: learned.sampleSize,
+			p_verified: learned.verified ?? false,
+			p_note: learned.note ?? null,
+		});
+	}
+
+	/** Field names of the most recently enriched stored records (custom fields included). */
+	async knownLeadFields(limit = 200): Promise<string[]> {
+		return (await this.rpc<string[] | null>('sync_known_lead_fields', { p_limit: limit })) ?? [];
 	}
 
 	private async rpc<T>(fn: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<T> {

@@ -8,7 +8,7 @@ export type RunTrigger = 'schedule' | 'manual' | 'cli';
 export type RunStatus = 'running' | 'success' | 'partial' | 'rate_limited' | 'failed' | 'cancelled' | 'skipped';
 export type FinishStatus = Exclude<RunStatus, 'running'>;
 export type ErrorClass = 'configuration' | 'throttled' | 'transient' | 'data' | 'system';
-export type EnrichmentMode = 'changed' | 'all' | 'none';
+export type EnrichmentMode = 'auto' | 'changed' | 'all' | 'none';
 export type ClaimOutcome = 'claimed' | 'busy' | 'paused' | 'error' | 'not_due' | 'unknown';
 export type QuarantineStage = 'fetch' | 'write';
 export type SegmentHealthState = 'ok' | 'running' | 'never_run' | 'failing' | 'overdue' | 'paused' | 'error';
@@ -381,4 +381,35 @@ export interface HourlyCalls {
 	requests: number;
 	throttled: number;
 	segments: number;
+}
+
+/** Per SprintHub account: whether segment list pages carry full lead records (sync_list_capabilities). */
+export interface ListCapabilityRow {
+	account_key: string;
+	base_url: string;
+	instance: string;
+	list_complete: boolean;
+	asked_with: string;
+	fields: string[];
+	fields_asked: string[];
+	missing_fields: string[];
+	differing_fields: string[];
+	sample_size: number;
+	checked_at: Timestamp;
+	verified_at: Timestamp | null;
+	note: string | null;
+}
+
+/** What a run learned about an account's list records (sync_record_list_capability). */
+export interface ListCapabilityRecord {
+	listComplete: boolean;
+	askedWith: string;
+	fields: string[];
+	fieldsAsked: string[];
+	missingFields: string[];
+	differingFields: string[];
+	sampleSize: number;
+	/** A re-verification of one lead (keeps checked_at when the verdict holds). */
+	verified?: boolean;
+	note?: string | null;
 }

@@ -3,15 +3,16 @@
  * implements and a test can reason about), its options, progress events and results.
  */
 import type { SyncErrorJson } from '../errors';
+import type { BudgetAccount } from '../sprinthub/budgetStore';
 
-export type EnrichmentMode = 'changed' | 'all' | 'none';
+export type EnrichmentMode = 'auto' | 'changed' | 'all' | 'none';
 export type RunTrigger = 'schedule' | 'manual' | 'cli';
 export type RunStatus = 'success' | 'partial' | 'rate_limited' | 'failed' | 'cancelled' | 'skipped';
 
 export interface LeadSource {
 	segmentPage(
 		segmentId: number,
-		params: { page: number; limit: number; query: string },
+		params: { page: number; limit: number; query: string; allFields?: boolean },
 		signal?: AbortSignal,
 	): Promise<{
 		total: number;
@@ -26,6 +27,8 @@ export interface LeadSource {
 	 * Asked only when a segment looks empty: some servers answer an unknown segment with an empty page.
 	 */
 	findSegment?(segmentId: number, signal?: AbortSignal): Promise<unknown>;
+	/** The account called (enrichment auto keeps what it learns per account); without it, auto acts as changed. */
+	account?(): BudgetAccount;
 }
 
 /** Where an unfinished run stopped, stored with the segment so the next run resumes there. */
@@ -105,4 +108,26 @@ export interface SegmentSyncResult {
 	errors: SyncErrorJson[];
 	/** The error that ended the run, when one did. */
 	error?: SyncErrorJson;
+	/** Enrichment auto: what is known of the account's list records and how this run used it. */
+	listRecords?: ListRecordsOutcome;
+}
+
+/** Enrichment auto, as the run's result shows it. */
+export interface ListRecordsOutcome {
+	/** 'list': leads stored from list pages; 'detail': detail calls as in changed; 'checking': the sample was not finished. */
+	usedThisRun: 'list' | 'detail' | 'checking';
+	/** The account's list pages carry full records (null: not known yet). */
+	listComplete: boolean | null;
+	askedWith: string | null;
+	/** When the account was last checked (ISO), and whether this run checked it. */
+	checkedAt: string | null;
+	checkedThisRun: boolean;
+	/** Re-verification of one lead this run (list mode): true agreed, false disagreed (the run fell back), null none. */
+	verifiedThisRun: boolean | null;
+	fields: number;
+	missingFields: string[];
+	differingFields: string[];
+	sampleSize: number;
+	/** List leads that lacked a field and got a detail call instead. */
+	incompleteListRecords: number;
 }

@@ -31,6 +31,6 @@ export function readCheckpoint(value: Record<string, unknown> | null): SyncCheck
 		seen: typeof c.seen === 'number' ? c.seen : 0,
 		total: typeof c.total === 'number' ? c.total : -1,
 		shifted: c.shifted === true,
-		enrichment: c.enrichment === 'all' || c.enrichment === 'none' ? c.enrichment : 'changed',
+		enrichment: c.enrichment === 'all' || c.enrichment === 'none' || c.enrichment === 'auto' ? c.enrichment : 'changed',
 	};
 }

@@ -31,7 +31,8 @@ export interface WalkOutcome {
 export class SegmentWalker {
 	/** Where the walk is; what a checkpoint stores. */
 	pass: SyncCheckpoint;
-	private readonly projection: string;
+	/** What each list page asks for (enrichment auto changes it during a run). */
+	private readonly pageQuery: () => { query: string; allFields?: boolean };
 	private readonly maxWalks: number;
 
 	constructor(
@@ -45,11 +46,14 @@ export class SegmentWalker {
 			lease: RunLease;
 			tally: RunTally;
 		},
-		settings: { pass: SyncCheckpoint; projection: string; maxWalks: number },
+		settings: { pass: SyncCheckpoint; projection: string | (() => { query: string; allFields?: boolean }); maxWalks: number },
 		private readonly handlePage: PageHandler,
+		/** Waits until every handled page is written (writes go behind fetching); throws a write's failure. */
+		private readonly drainWrites: () => Promise<void> = async () => {},
 	) {
 		this.pass = settings.pass;
-		this.projection = settings.projection;
+		const projection = settings.projection;
+		this.pageQuery = typeof projection === 'string' ? () => ({ query: projection }) : projection;
 		this.maxWalks = settings.maxWalks;
 	}
 
@@ -60,6 +64,8 @@ export class SegmentWalker {
 			tally.startWalk();
 			tally.emit({ type: 'walk', segmentId, walk: this.pass.walk });
 			const stoppedBecause = await this.walkPages();
+			// What the walk saw is written before leavers are looked at or the run says it is done.
+			await this.drainWrites();
 			if (stoppedBecause) return { complete: false, incompleteReason: stoppedBecause, walk: this.pass.walk };
 			tally.endWalk();
 			if (!this.pass.shifted) {
@@ -88,7 +94,7 @@ export class SegmentWalker {
 		let previousIds: number[] | null = null;
 		for (;;) {
 			lease.throwIfStopped();
-			const page = await source.segmentPage(segmentId, { page: pass.nextPage, limit: pass.limit, query: this.projection }, lease.signal);
+			const page = await source.segmentPage(segmentId, { page: pass.nextPage, limit: pass.limit, ...this.pageQuery() }, lease.signal);
 			tally.pageRead();
 			if (pass.total < 0) pass.total = page.total;
 			if (page.total !== pass.total) pass.shifted = true;

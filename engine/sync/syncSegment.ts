@@ -26,6 +26,7 @@ import { Enricher } from './enricher';
 import { PageProcessor } from './pageProcessor';
 import { PageWriter } from './pageWriter';
 import type { EnrichmentMode, LeadSource, RunTrigger, SegmentSyncResult, SyncCheckpoint, SyncProgressEvent } from './ports';
+import { ListRecordsPlan } from './listCapability';
 import { LIST_PROJECTION, MARKER_PROJECTION } from './projections';
 import { firstPass, readCheckpoint } from './runCheckpoint';
 import { claimRun } from './runClaim';
@@ -48,6 +49,9 @@ export type SyncStoreForRuns = Pick<
 	| 'leaveCandidates'
 	| 'leaveCandidateIds'
 	| 'stampDeletedLeavers'
+	| 'listCapability'
+	| 'recordListCapability'
+	| 'knownLeadFields'
 >;
 
 export interface SegmentSyncOptions {
@@ -55,7 +59,7 @@ export interface SegmentSyncOptions {
 	trigger: RunTrigger;
 	/** Names this worker in leases and logs. */
 	worker: string;
-	/** Default: the segment's own setting, else 'changed'. */
+	/** Default: the segment's own setting, else 'auto'. */
 	enrichment?: EnrichmentMode;
 	/** Fetch every lead's details this run, whatever changed. */
 	fullRefresh?: boolean;
@@ -66,6 +70,8 @@ export interface SegmentSyncOptions {
 	/** Detail calls in flight at once (all under the account's rate budget). Default 4. */
 	detailConcurrency?: number;
 	batch?: BatchLimits;
+	/** Page writes queued behind fetching (1–2; 0 writes each page before reading the next). Default 1. */
+	writeAhead?: number;
 	/** Walks per run through a segment that keeps moving before giving up on a stable view. Default 3. */
 	maxWalks?: number;
 	/** Lease renewal period. Default 20 s (leases last 300 s unless the segment says otherwise). */
@@ -101,7 +107,7 @@ export async function syncSegment(
 
 	// A dry run claims nothing and writes nothing; it only reads what the database knows.
 	let checkpoint: SyncCheckpoint | null = null;
-	let enrichment: EnrichmentMode = options.enrichment ?? 'changed';
+	let enrichment: EnrichmentMode = options.enrichment ?? 'auto';
 	let fullRefreshDays: number | null = null;
 	// Until the lease exists, only the caller's signal stops the claim's retries.
 	const retried = (signal: AbortSignal) =>
@@ -116,7 +122,7 @@ export async function syncSegment(
 		run.runId = claimed.run_id;
 		run.segmentName = claimed.segment_name;
 		checkpoint = readCheckpoint(claimed.checkpoint);
-		enrichment = options.enrichment ?? checkpoint?.enrichment ?? claimed.enrichment_mode ?? 'changed';
+		enrichment = options.enrichment ?? checkpoint?.enrichment ?? claimed.enrichment_mode ?? 'auto';
 		fullRefreshDays = claimed.full_refresh_days;
 		run.resumed = checkpoint !== null;
 		tally.emit({ type: 'claimed', segmentId, runId: claimed.run_id, resumedAtPage: checkpoint ? checkpoint.nextPage : null });
@@ -129,23 +135,32 @@ export async function syncSegment(
 	const pieces = { segmentId, runId, source, store, db, lease, signal: lease.signal, tally };
 	/** Leads quarantined by earlier runs are fetched again (loaded when the walk starts). */
 	const quarantinedIds = new Set<number>();
+	let listPlan: ListRecordsPlan | undefined;
+	try {
+		if (enrichment === 'auto') listPlan = await ListRecordsPlan.load({ account: source.account?.() ?? null, store, db, record: runId !== null });
+	} catch (error) {
+		lease.release();
+		return finishStopped(run, { error, atPage: checkpoint?.nextPage ?? 0, lease, callerSignal: options.signal }, { store, db }, tally);
+	}
 	const enricher = new Enricher(pieces, {
 		mode: enrichment,
 		refreshBefore: fullRefreshDays && fullRefreshDays > 0 ? Date.now() - fullRefreshDays * 86_400_000 : null,
 		quarantinedIds,
 		detailConcurrency: options.detailConcurrency ?? 4,
 		detailShare: deps.detailShare,
+		listPlan,
 	});
 	const writer = runId === null ? null : new PageWriter({ ...pieces, runId }, options.batch ?? DEFAULT_BATCH_LIMITS);
-	const pages = new PageProcessor({ ...pieces, enricher, writer });
+	const pages = new PageProcessor({ ...pieces, enricher, writer }, Math.max(0, Math.min(2, options.writeAhead ?? 1)));
 	const walker = new SegmentWalker(
 		pieces,
 		{
 			pass: checkpoint ?? firstPass(options.pageSize ?? 1000, enrichment),
-			projection: enrichment === 'none' ? LIST_PROJECTION : MARKER_PROJECTION,
+			projection: listPlan ? () => listPlan.pageQuery() : enrichment === 'none' ? LIST_PROJECTION : MARKER_PROJECTION,
 			maxWalks: options.maxWalks ?? 3,
 		},
 		(leads, pageKey, pageCheckpoint, walk) => pages.process(leads, pageKey, pageCheckpoint, walk),
+		() => pages.drain(),
 	);
 	let outcome: WalkOutcome;
 	try {
@@ -155,9 +170,19 @@ export async function syncSegment(
 			await stampDeletedLeavers({ ...pieces, runId }, { concurrency: options.detailConcurrency ?? 4 });
 		}
 	} catch (error) {
+		// Writes already queued finish (or fail) before the run is closed; a later failure than the one
+		// that stopped the run is kept among its errors.
+		await pages.drain().catch((writeError: unknown) => {
+			if (writeError !== error) tally.keepError(fromStoreError(writeError).toJSON());
+		});
 		lease.release();
-		return finishStopped(run, { error, atPage: walker.pass.nextPage, lease, callerSignal: options.signal }, { store, db }, tally);
+		return withListRecords(await finishStopped(run, { error, atPage: pages.resumePage(walker.pass.nextPage), lease, callerSignal: options.signal }, { store, db }, tally), listPlan);
 	}
 	lease.release();
-	return finishWalked(run, outcome, { store, db }, tally);
+	return withListRecords(await finishWalked(run, outcome, { store, db }, tally), listPlan);
+}
+
+/** Enrichment auto: the result shows what is known of the account's list records and how the run used it. */
+function withListRecords(result: SegmentSyncResult, plan: ListRecordsPlan | undefined): SegmentSyncResult {
+	return plan ? { ...result, listRecords: plan.outcome() } : result;
 }

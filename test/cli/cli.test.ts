@@ -176,7 +176,7 @@ describe('usage', () => {
 			/Name at least one segment/,
 			/Unknown command "frobnicate"/,
 			/Unknown command "segments explode"/,
-			/--enrichment is changed, all or none, not "sometimes"/,
+			/--enrichment is auto, changed, all or none, not "sometimes"/,
 			/--rate needs a number .*not "fast"/,
 			/--full-refresh does not apply to "status"/,
 			/Unknown option '--bogus'/,

@@ -116,7 +116,7 @@ describe('other segment settings', () => {
 			[`select sync_add_segment(9301, p_max_consecutive_failures => 0)`, 'p_max_consecutive_failures must be at least 1, not 0', 'failed runs in a row'],
 			[`select sync_add_segment(9301, p_max_leave_share => 1.5)`, 'p_max_leave_share must be between 0 and 1, not 1.5', '0.5 for half'],
 			[`select sync_add_segment(-4)`, 'p_segment_id must be a positive SprintHub segment id, not -4', 'numeric id'],
-			[`select sync_add_segment(9301, p_enrichment_mode => 'some')`, "p_enrichment_mode must be changed, all or none, not 'some'", 'list fields only'],
+			[`select sync_add_segment(9301, p_enrichment_mode => 'some')`, "p_enrichment_mode must be auto, changed, all or none, not 'some'", 'list fields only'],
 			[`update sync_segments_control set max_consecutive_failures = 0 where segment_id = 9201`, 'max_consecutive_failures must be at least 1, not 0', 'e.g. 5'],
 			[`update sync_segments_control set max_leave_share = -0.1 where segment_id = 9201`, 'max_leave_share must be between 0 and 1, not -0.1', 'e.g. 0.5'],
 		];

@@ -16,7 +16,7 @@ afterAll(async () => {
 	await stack?.stop();
 });
 
-const TABLES = ['leads', 'sync_segment_leads', 'sync_segments_control', 'sync_segments_logs', 'sync_run_pages', 'sync_quarantine', 'sync_alert_state', 'sync_settings', 'sync_account_budgets'];
+const TABLES = ['leads', 'sync_segment_leads', 'sync_segments_control', 'sync_segments_logs', 'sync_run_pages', 'sync_quarantine', 'sync_alert_state', 'sync_settings', 'sync_account_budgets', 'sync_list_capabilities'];
 
 function apiClient(key: string) {
 	return createClient(stack.supabaseUrl, key, {

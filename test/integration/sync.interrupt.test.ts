@@ -67,7 +67,8 @@ describe('sync interrupted: killed, cancelled, raced; nothing lost or doubled, t
 		const reached = await waitFor(
 			"the child to reach page 3's held detail call",
 			async () => {
-				if (world.sim.requests.some((entry) => entry.fault === 'delay')) return 'held';
+				// Writes go behind fetching: page 3's calls start while page 2 is written; wait for its checkpoint too.
+				if (world.sim.requests.some((entry) => entry.fault === 'delay') && (await control(world, 601)).checkpoint?.nextPage === 3) return 'held';
 				if (child.exitCode !== null || child.signalCode !== null) return 'exited';
 				return undefined;
 			},

@@ -5,7 +5,10 @@ import type { INodeProperties } from 'n8n-workflow';
  * Labelled "Segment" even where several are allowed: the list picks one ("Select a segment..."), and
  * the By ID(s) mode says that it takes several.
  */
-export function segmentLocator(options: { multiple: boolean; description: string }): INodeProperties {
+export function segmentLocator(options: {
+	multiple: boolean;
+	description: string;
+}): INodeProperties {
 	return {
 		displayName: 'Segment',
 		name: 'segment',
@@ -31,7 +34,9 @@ export function segmentLocator(options: { multiple: boolean; description: string
 						type: 'regex',
 						properties: {
 							regex: options.multiple ? '^\\s*\\d+(\\s*[,;\\s]\\s*\\d+)*\\s*$' : '^\\s*\\d+\\s*$',
-							errorMessage: options.multiple ? 'Enter segment ids (numbers) separated by commas' : 'Enter a segment id (a number)',
+							errorMessage: options.multiple
+								? 'Enter segment ids (numbers) separated by commas'
+								: 'Enter a segment id (a number)',
 						},
 					},
 				],
@@ -46,7 +51,8 @@ export const schemaOptionProperty: INodeProperties = {
 	name: 'schema',
 	type: 'string',
 	default: 'public',
-	description: 'Schema holding the sync tables; it must be exposed in Supabase → Project Settings → Data API',
+	description:
+		'Schema holding the sync tables; it must be exposed in Supabase → Project Settings → Data API',
 };
 
 export const requestsPerMinuteOption: INodeProperties = {
@@ -119,7 +125,8 @@ export function syncOptions(extra: INodeProperties[]): INodeProperties {
 			type: 'number',
 			typeOptions: { minValue: 1 },
 			default: 500,
-			description: 'Most leads written to Supabase in one call; lower it if the database reports statement timeouts',
+			description:
+				'Most leads written to Supabase in one call; lower it if the database reports statement timeouts',
 		},
 		schemaOptionProperty,
 		{
@@ -135,7 +142,8 @@ export function syncOptions(extra: INodeProperties[]): INodeProperties {
 			name: 'dryRun',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to read SprintHub and report what would change without writing anything or claiming the segment',
+			description:
+				'Whether to read SprintHub and report what would change without writing anything or claiming the segment',
 		},
 		{
 			displayName: 'Enrichment Mode',
@@ -144,10 +152,32 @@ export function syncOptions(extra: INodeProperties[]): INodeProperties {
 			default: 'segment',
 			description: 'Which leads get a detail call (every field) on top of the cheap list pages',
 			options: [
-				{ name: 'All Leads', value: 'all', description: 'Fetch every lead’s details (slow: one call per lead)' },
-				{ name: 'As Set for the Segment', value: 'segment', description: 'Use the segment’s enrichment_mode in sync_segments_control' },
-				{ name: 'Changed Leads', value: 'changed', description: 'Only leads that are new or changed since the last sync' },
-				{ name: 'None', value: 'none', description: 'No detail calls: store the fields the list pages carry' },
+				{
+					name: 'All Leads',
+					value: 'all',
+					description: 'Fetch every lead’s details (slow: one call per lead)',
+				},
+				{
+					name: 'As Set for the Segment',
+					value: 'segment',
+					description: 'Use the segment’s enrichment_mode in sync_segments_control',
+				},
+				{
+					name: 'Auto',
+					value: 'auto',
+					description:
+						'Store leads from the list pages when the account’s lists carry full records (checked on a few leads), else as Changed Leads',
+				},
+				{
+					name: 'Changed Leads',
+					value: 'changed',
+					description: 'Only leads that are new or changed since the last sync',
+				},
+				{
+					name: 'None',
+					value: 'none',
+					description: 'No detail calls: store the fields the list pages carry',
+				},
 			],
 		},
 		{
@@ -155,7 +185,8 @@ export function syncOptions(extra: INodeProperties[]): INodeProperties {
 			name: 'fullRefresh',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to fetch every lead’s details in this run whatever changed (same as Enrichment Mode: All Leads)',
+			description:
+				'Whether to fetch every lead’s details in this run whatever changed (same as Enrichment Mode: All Leads)',
 		},
 		...extra,
 		requestsPerMinuteOption,

@@ -30,6 +30,9 @@
  *   query → 400 `{"msg":"Query inválida: …"}`). Without `query` the answer is `{total, leads}` with leads of
  *   id, fullname, email, photoUrl, points, city, state, country, lastActive, archived, owner{completName},
  *   companyData{companyname}, createDate, updatedDate. `search`, `additionalFilter` and `idOnly` are ignored.
+ *   `allFields=1` in the URL is ignored by default; listFullRecords / setListFullRecords make the server
+ *   honour it (each lead in detail form plus fullname, the projection still picking) or honour it with
+ *   some fields left out (for every lead or for given leads).
  *   A page past the end is `{"data":{"total":N,"leads":[]}}`. A body that is not JSON → 400. Unknown
  *   segment: 404 `{"msg":"Segmento não encontrado"}` (unknownSegment 'error', default) or 200 with
  *   total 0 and no leads ('empty').
@@ -56,12 +59,12 @@ import { AccountState, ChangeTarget, LeadSelection, SegmentDefinition, Visibilit
 import { FaultHandle, FaultInjector, FaultRule } from './faults';
 import { LeadRecord } from './leads';
 import { hash32 } from './random';
-import { RateLimit, RequestCounters, RequestLogEntry, SegmentsShape, ServerSettings, SimulatorClock, SimulatorServer, UnknownSegmentForm } from './server';
+import { ListFullRecords, RateLimit, RequestCounters, RequestLogEntry, SegmentsShape, ServerSettings, SimulatorClock, SimulatorServer, UnknownSegmentForm } from './server';
 
 export type { SegmentDefinition, Visibility, LeadSelection, ChangeTarget } from './account';
 export type { Endpoint, FaultKind, FaultRule, FaultHandle } from './faults';
 export type { LeadRecord, CustomFieldDefinition } from './leads';
-export type { RateLimit, RequestCounters, RequestLogEntry, SegmentsShape, SimulatorClock, ThrottleMode, UnknownSegmentForm } from './server';
+export type { ListFullRecords, RateLimit, RequestCounters, RequestLogEntry, SegmentsShape, SimulatorClock, ThrottleMode, UnknownSegmentForm } from './server';
 export { DIVERGENT_FIELDS } from './leads';
 
 export interface SimulatorOptions {
@@ -92,6 +95,8 @@ export interface SimulatorOptions {
 	clock?: SimulatorClock;
 	/** Keep at most this many request log entries (counters still count everything). Default unlimited. */
 	logLimit?: number;
+	/** How the segment list answers allFields=1 (default: ignored, as without it). */
+	listFullRecords?: ListFullRecords;
 	port?: number;
 	host?: string;
 }
@@ -145,6 +150,8 @@ export interface Simulator {
 	setSegmentsShape(shape: SegmentsShape): void;
 	setUnknownSegment(form: UnknownSegmentForm): void;
 	setMaxLimits(limits: { segment?: number; leads?: number }): void;
+	/** How the segment list answers allFields=1 (default: ignored). */
+	setListFullRecords(behaviour: ListFullRecords): void;
 	close(): Promise<void>;
 }
 
@@ -175,6 +182,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		segmentsShape: options.segmentsShape ?? 'array',
 		unknownSegment: options.unknownSegment ?? 'error',
 		logLimit: options.logLimit ?? Number.POSITIVE_INFINITY,
+		listFullRecords: options.listFullRecords ?? { allFields: 'ignored' },
 	};
 	const server = new SimulatorServer(account, faults, settings, options.clock);
 	const host = options.host ?? '127.0.0.1';
@@ -243,6 +251,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		},
 		setUnknownSegment(form) {
 			settings.unknownSegment = form;
+		},
+		setListFullRecords(behaviour) {
+			settings.listFullRecords = behaviour;
 		},
 		setMaxLimits(limits) {
 			if (limits.segment !== undefined) settings.maxSegmentLimit = limits.segment;

@@ -68,6 +68,20 @@ export interface ServerSettings {
 	unknownSegment: UnknownSegmentForm;
 	/** Keep at most this many log entries (the oldest go first); counters are unaffected. */
 	logLimit: number;
+	/** The segment list with `allFields=1`: see ListFullRecords. */
+	listFullRecords: ListFullRecords;
+}
+
+/**
+ * How the segment list answers `allFields=1` (servers differ, and nothing documents it):
+ * - allFields 'ignored': as without it (list form, owner as {completName}, the projection picks);
+ * - 'honoured': each lead as the detail endpoint gives it (plus fullname), the projection still picks;
+ * - omits: fields left out of list records even when honoured (only for `omitFor` leads when given).
+ */
+export interface ListFullRecords {
+	allFields: 'ignored' | 'honoured';
+	omits?: string[];
+	omitFor?: number[];
 }
 
 interface Reply {
@@ -385,7 +399,7 @@ export class SimulatorServer {
 			switch (endpoint) {
 				case 'segmentLeads':
 					if (method !== 'POST') return { status: 405, body: { msg: 'Método não permitido' } };
-					return this.segmentLeads(id, body);
+					return this.segmentLeads(id, body, url.searchParams.get('allFields') === '1');
 				case 'leadDetail':
 					if (method !== 'GET') return { status: 405, body: { msg: 'Método não permitido' } };
 					return this.leadDetail(id, url);
@@ -404,7 +418,7 @@ export class SimulatorServer {
 		}
 	}
 
-	private segmentLeads(rawId: string, body: unknown): Reply {
+	private segmentLeads(rawId: string, body: unknown, allFields: boolean): Reply {
 		if (!/^\d+$/.test(rawId)) return { status: 400, body: { msg: 'Segmento inválido' } };
 		const segmentId = Number(rawId);
 		const options = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
@@ -425,7 +439,8 @@ export class SimulatorServer {
 		}
 		const leadSelection = selection.get('leads');
 		const data: Record<string, unknown> = { total: ordered.length };
-		if (selection.has('leads')) data.leads = ids.map((id) => this.listLead(id, leadSelection ?? null));
+		const full = allFields && this.settings.listFullRecords.allFields === 'honoured';
+		if (selection.has('leads')) data.leads = ids.map((id) => (full ? this.fullListLead(id) : this.listLead(id, leadSelection ?? null)));
 		return { status: 200, body: { data: project(data, selection) } };
 	}
 
@@ -435,6 +450,16 @@ export class SimulatorServer {
 			return { id, createDate: new Date(times.createMs).toISOString(), updatedDate: new Date(times.updatedMs).toISOString(), archived: times.archived };
 		}
 		return this.account.listRecord(id) ?? { id };
+	}
+
+	/** A list lead when the server honours allFields: the detail record, less the fields it omits. */
+	private fullListLead(id: number): LeadRecord {
+		const detail = this.account.detail(id);
+		if (!detail) return { id };
+		const lead: LeadRecord = { ...detail, fullname: `${String(detail.firstname ?? '')} ${String(detail.lastname ?? '')}`.trim() };
+		const { omits, omitFor } = this.settings.listFullRecords;
+		if (omits && (!omitFor || omitFor.includes(id))) for (const field of omits) delete lead[field];
+		return lead;
 	}
 
 	private leadDetail(rawId: string, url: URL): Reply {

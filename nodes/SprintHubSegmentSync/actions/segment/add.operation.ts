@@ -44,10 +44,11 @@ const properties: INodeProperties[] = [
 				displayName: 'Enrichment Mode',
 				name: 'enrichment',
 				type: 'options',
-				default: 'changed',
+				default: 'auto',
 				description: 'Which leads get a detail call (every field) when the segment is synced',
 				options: [
 					{ name: 'All Leads', value: 'all' },
+					{ name: 'Auto', value: 'auto' },
 					{ name: 'Changed Leads', value: 'changed' },
 					{ name: 'None', value: 'none' },
 				],
