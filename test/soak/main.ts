@@ -100,6 +100,7 @@ async function main(): Promise<number> {
 			throttleBursts: {} as Record<string, number>,
 			throttledCalls: 0,
 			databaseFaults: {} as Record<string, number>,
+			databaseFaulted: 0,
 		};
 		let hungRounds: number[] = [];
 		for (let round = 1; round <= options.rounds; round++) {
@@ -115,6 +116,7 @@ async function main(): Promise<number> {
 			if (plan.throttle) tally(figures.throttleBursts, plan.throttle.mode === '401' ? '401 text' : '429 Retry-After');
 			figures.throttledCalls += outcome.throttledCalls;
 			outcome.databaseFaults.forEach((kind) => tally(figures.databaseFaults, kind));
+			figures.databaseFaulted += outcome.databaseFaulted;
 			if (outcome.hung) hungRounds.push(round);
 			process.stdout.write(
 				`round ${round}: ${plan.processes.join(' ')} → ${outcome.exits.join(', ')}; kills ${outcome.kills}` +

@@ -66,7 +66,7 @@ function roundPoint(random: Random): RoundPoint {
 
 function apiFault(random: Random): ApiFaultPlan {
 	const endpoint = random.pick(API_ENDPOINTS);
-	const base = { endpoint, share: 0.02 + random.next() * 0.1, times: random.int(1, 6) };
+	const base = { endpoint, share: 0.05 + random.next() * 0.25, times: random.int(1, 8) };
 	const where = endpoint ?? 'any';
 	switch (random.int(0, 5)) {
 		case 0: {
@@ -98,22 +98,23 @@ export function planRound(random: Random, round: number, segmentIds: readonly nu
 	const churnBefore: ChurnOp[] = [];
 	for (const segmentId of segmentIds) if (random.chance(0.5)) churnBefore.push(churnOp(random, segmentId));
 	const churnDuring: RoundPlan['churnDuring'] = [];
-	if (random.chance(0.4)) churnDuring.push({ at: roundPoint(random), churn: churnOp(random, random.pick(segmentIds)) });
+	if (random.chance(0.5)) churnDuring.push({ at: roundPoint(random), churn: churnOp(random, random.pick(segmentIds)) });
 
 	const apiFaults: ApiFaultPlan[] = [];
-	const apiFaultCount = random.chance(0.5) ? random.int(1, 3) : 0;
+	const apiFaultCount = random.chance(0.6) ? random.int(1, 3) : 0;
 	for (let i = 0; i < apiFaultCount; i++) apiFaults.push(apiFault(random));
 
-	const throttle: ThrottlePlan | null = random.chance(0.25)
-		? { mode: random.chance(0.5) ? '401' : '429', startMs: random.int(0, 4000), durationMs: random.int(1000, 6000), requests: random.int(2, 10) }
+	const throttle: ThrottlePlan | null = random.chance(0.3)
+		? { mode: random.chance(0.5) ? '401' : '429', startMs: random.int(0, 2500), durationMs: random.int(1000, 6000), requests: random.int(2, 10) }
 		: null;
 
 	const databaseFaults: DatabaseFaultPlan[] = [];
-	if (random.chance(0.35)) {
+	const databaseFaultCount = random.chance(0.5) ? random.int(1, 2) : 0;
+	for (let i = 0; i < databaseFaultCount; i++) {
 		const kind = random.pick<DatabaseFaultKind>(['503', 'drop', 'loseAnswer', 'hang']);
 		databaseFaults.push({
 			kind,
-			startMs: random.int(0, 5000),
+			startMs: random.int(0, 3000),
 			times: kind === '503' ? random.int(1, 4) : kind === 'hang' ? 1 : random.int(1, 2),
 			delayMs: kind === 'hang' ? random.int(3000, 12_000) : undefined,
 		});

@@ -13,6 +13,7 @@ export interface SoakFigures {
 	throttleBursts: Record<string, number>;
 	throttledCalls: number;
 	databaseFaults: Record<string, number>;
+	databaseFaulted: number;
 	churn: { joined: number; left: number; changed: number; deleted: number };
 	runsByStatus: Record<string, number>;
 	calls: { total: number; ideal: number; factor: number; allowed: number };
@@ -43,7 +44,7 @@ export function printReport(figures: SoakFigures, repeat: string): void {
 	out(`process exits: ${list(figures.exits)}`);
 	out(`API faults fired: ${faultsFired} (${list(figures.apiFaults)})`);
 	out(`throttling bursts: ${list(figures.throttleBursts)}; throttled calls ${figures.throttledCalls}`);
-	out(`database faults armed: ${list(figures.databaseFaults)}`);
+	out(`database faults armed: ${list(figures.databaseFaults)}; database requests the gateway faulted (503, dropped, answer lost): ${figures.databaseFaulted}`);
 	out(`churn: joined ${figures.churn.joined}, left ${figures.churn.left}, changed ${figures.churn.changed}, deleted ${figures.churn.deleted}`);
 	out(`runs by status: ${list(figures.runsByStatus)}`);
 	out(`SprintHub calls: ${figures.calls.total} vs ideal ${figures.calls.ideal} (× ${figures.calls.factor.toFixed(2)}; allowed × ${figures.calls.allowed})`);

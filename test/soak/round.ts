@@ -31,6 +31,8 @@ export interface RoundOutcome {
 	apiFaultsFired: Record<string, number>;
 	throttledCalls: number;
 	databaseFaults: string[];
+	/** Database requests the gateway answered with a fault (503, dropped, answer lost). */
+	databaseFaulted: number;
 	hung: boolean;
 	stderrSamples: string[];
 }
@@ -57,6 +59,7 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 	const later = (ms: number, action: () => void): void => at({ afterMs: ms }, action);
 
 	const throttledBefore = sim.counters.throttled;
+	const faultedBefore = world.stack.gateway.requests.filter((entry) => entry.faulted).length;
 	const faultHandles = plan.apiFaults.map((fault) => ({ kind: fault.kind, handle: sim.faults.add(fault.rule) }));
 	if (plan.throttle) {
 		const { mode, requests, startMs, durationMs } = plan.throttle;
@@ -116,6 +119,7 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 		apiFaultsFired,
 		throttledCalls: sim.counters.throttled - throttledBefore,
 		databaseFaults,
+		databaseFaulted: world.stack.gateway.requests.filter((entry) => entry.faulted).length - faultedBefore,
 		hung,
 		stderrSamples: runs.filter((run) => run.code !== 0 && run.code !== null && run.code !== 3).map((run) => run.stderr.trim().slice(0, 300)),
 	};
