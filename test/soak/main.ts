@@ -71,6 +71,20 @@ async function main(): Promise<number> {
 	const live = new Set<CliProcess>();
 	const killAll = (): void => live.forEach((cli) => cli.child.kill('SIGKILL'));
 	process.once('exit', killAll);
+	// Ctrl-C or a CI timeout: stop the processes and remove the stack (its database) before leaving.
+	let stopping = false;
+	const interrupted = (signal: NodeJS.Signals): void => {
+		if (stopping) return;
+		stopping = true;
+		process.stderr.write(`soak: ${signal}, stopping (seed ${options.seed})\n`);
+		killAll();
+		void world.stop().finally(() => {
+			rmSync(workDir, { recursive: true, force: true });
+			process.exit(130);
+		});
+	};
+	process.once('SIGINT', interrupted);
+	process.once('SIGTERM', interrupted);
 	try {
 		await world.addSegments(...segmentIds);
 		const bundle = await buildCliBundle(workDir);
