@@ -85,15 +85,15 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 		void cli.done.then(() => context.live.delete(cli));
 		return cli;
 	});
-	let kills = 0;
-	const killPoints = { atRequest: 0, afterMs: 0 };
+	// Which point killed each process; a kill counts only when the process did die of it (one that
+	// was already exiting may still end with its own code).
+	const killedAt = new Map<number, 'atRequest' | 'afterMs'>();
 	for (const kill of plan.kills) {
 		at(kill.at, () => {
 			const { child } = processes[kill.process];
 			if (child.exitCode !== null || child.signalCode !== null) return;
 			child.kill('SIGKILL');
-			kills++;
-			killPoints['atRequest' in kill.at ? 'atRequest' : 'afterMs']++;
+			killedAt.set(kill.process, 'atRequest' in kill.at ? 'atRequest' : 'afterMs');
 		});
 	}
 
@@ -104,6 +104,9 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 	}, context.roundTimeoutMs);
 	const runs = await Promise.all(processes.map((cli) => cli.done));
 	clearTimeout(watchdog);
+	const killPoints = { atRequest: 0, afterMs: 0 };
+	killedAt.forEach((point, index) => runs[index].signal === 'SIGKILL' && killPoints[point]++);
+	const kills = killPoints.atRequest + killPoints.afterMs;
 
 	for (const cancel of cancels) cancel();
 	sim.faults.clear();
