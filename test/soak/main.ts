@@ -134,7 +134,7 @@ async function main(): Promise<number> {
 			if (outcome.hung) hungRounds.push(round);
 			process.stdout.write(
 				`round ${round}: ${plan.processes.join(' ')} → ${outcome.exits.join(', ')}; kills ${outcome.kills}` +
-					`${outcome.stderrSamples.length ? `; ${outcome.stderrSamples.map((text) => text.split('\n').pop()).join(' | ')}` : ''}\n`,
+					`${outcome.stderrSamples.length ? `; ${outcome.stderrSamples.join(' | ')}` : ''}\n`,
 			);
 		}
 
@@ -145,6 +145,8 @@ async function main(): Promise<number> {
 
 		const results: invariants.InvariantResult[] = [
 			{ name: 'every quiet-round process succeeded (exit 0)', ok: quiet.exits.every((exit) => exit === 'exit 0'), detail: quiet.exits.join(', ') + (quiet.stderrSamples.length ? `: ${quiet.stderrSamples.join(' | ')}` : '') },
+			// The settings are right all along: exit 2 ("bad usage or configuration") would send a user to fix what is not broken.
+			{ name: 'no process blamed the configuration (exit 2)', ok: !figures.exits['exit 2'], detail: `${figures.exits['exit 2'] ?? 0} did` },
 			{ name: `no process outlived its round (${ROUND_TIMEOUT_MS / 1000} s)`, ok: hungRounds.length === 0, detail: hungRounds.length ? `rounds ${hungRounds.join(', ')}` : 'none did' },
 			await invariants.membersEqualTruth(world, segmentIds),
 			await invariants.recordsEqualTruth(world, segmentIds),

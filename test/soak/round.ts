@@ -124,6 +124,8 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 		databaseFaults,
 		databaseFaulted: world.stack.gateway.requests.filter((entry) => entry.faulted).length - faultedBefore,
 		hung,
-		stderrSamples: runs.filter((run) => run.code !== 0 && run.code !== null && run.code !== 3).map((run) => run.stderr.trim().slice(0, 300)),
+		stderrSamples: runs
+			.filter((run) => run.code !== 0 && run.code !== null && run.code !== 3)
+			.map((run) => `exit ${run.code}: ${(run.stderr.trim() || `(no stderr) stdout: ${run.stdout.trim()}`).slice(0, 300).replace(/\s+/g, ' ')}`),
 	};
 }
