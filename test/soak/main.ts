@@ -159,7 +159,8 @@ async function main(): Promise<number> {
 		const ideal = context.ideal.total;
 		results.push({ name: `SprintHub calls within × ${CALLS_FACTOR} of the ideal for the churn`, ok: calls <= CALLS_FACTOR * ideal, detail: `${calls} calls, ideal ${ideal}` });
 		const budget = invariants.budgetFigures(world.sim.requests, ACCOUNT_RATE_PER_MINUTE);
-		results.push(invariants.budgetKept(budget));
+		const [{ capacity }] = await world.stack.query<{ capacity: string }>('select sync_internal.budget_capacity($1) as capacity', [ACCOUNT_RATE_PER_MINUTE]);
+		results.push(invariants.budgetKept(world.sim.requests, ACCOUNT_RATE_PER_MINUTE, Number(capacity)));
 
 		const runs = await world.stack.query<{ status: string; n: number }>('select status, count(*)::int as n from sync_segments_logs group by status');
 		const report: SoakFigures = {
