@@ -173,6 +173,11 @@ function throttled(answer: Answer): { error: SyncError } {
 /** Any status but 2xx (throttling and an unknown instance are told apart before). */
 function classifyFailedStatus(answer: Answer): Classified {
 	const { status, said, response, ctx } = answer;
+	// A 401 whose JSON body arrived cut short cannot be told apart from a throttle's
+	// ("too many requests" may be in the missing part): retry it; a refused token answers readably again.
+	if (status === 401 && 'parseError' in answer.parsed && response.text.trimStart().startsWith('{')) {
+		return failure(answer, 'transient', 'unreadable_401', `answered HTTP 401 with ${answer.parsed.parseError}; retrying, since a refused token answers with a readable message.`);
+	}
 	if (status === 401) return failure(answer, 'configuration', 'invalid_token', `refused the API token (HTTP 401${said}).`, HINT_TOKEN);
 	if (status === 403) {
 		return failure(answer, 'configuration', 'forbidden', `is not allowed for this token (HTTP 403${said}).`, 'Use the token of a SprintHub user that may read leads and segments, or check the instance.');

@@ -92,6 +92,17 @@ describe('classifyResponse', () => {
 		expect(bad.message).toContain('Token inválido');
 	});
 
+	it('retries a 401 whose JSON body arrived cut short (the soak saw a throttle read as a bad token), but not an empty or HTML one', () => {
+		const cut = { status: 401, headers: { 'content-type': 'application/json' }, text: '{"msg":"too ma' };
+		const error = errorOf(classifyResponse(cut, ctx()));
+		expect(error).toMatchObject({ errorClass: 'transient', code: 'unreadable_401', retryable: true });
+		expect(error.message).toMatch(/HTTP 401 with a body that is not valid JSON/);
+		for (const text of ['', '<html><body>Unauthorized</body></html>']) {
+			const refused = errorOf(classifyResponse({ status: 401, headers: {}, text }, ctx()));
+			expect(refused).toMatchObject({ errorClass: 'configuration', code: 'invalid_token', retryable: false });
+		}
+	});
+
 	it('reads Retry-After from a 429 as seconds or as a date, and accepts a 429 without it', () => {
 		expect(errorOf(classifyResponse(json(429, { msg: 'Too Many Requests' }, { 'retry-after': '7' }), ctx()))).toMatchObject({
 			errorClass: 'throttled',
