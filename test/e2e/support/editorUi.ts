@@ -44,29 +44,42 @@ export async function setUpOwner(page: Page, baseUrl: string, shot: (name: strin
 	await shot('owner-done');
 }
 
-/** Credentials → Create credential → search the type → Continue: the new credential's modal. */
+/**
+ * Credentials → Create credential → search the type → Continue: the new credential's modal. On a loaded
+ * machine the type list can re-render under the click and another type opens; then, as a person would,
+ * this closes it and starts again (up to three times).
+ */
 export async function openNewCredential(page: Page, baseUrl: string, typeName: string): Promise<void> {
-	await page.goto(`${baseUrl}/home/credentials`, { waitUntil: 'domcontentloaded' });
-	await page.waitForSelector('[data-test-id=add-resource-credential]', { visible: true });
-	await page.click('[data-test-id=add-resource-credential]');
-	const input = '[data-test-id=new-credential-type-select] input';
-	await page.waitForSelector(input, { visible: true });
-	await page.type(input, typeName, { delay: 20 });
-	// The list filters as one types and re-renders meanwhile; pick the type once it is the only one left.
-	await page.waitForFunction(
-		(name) => {
-			const visible = Array.from(document.querySelectorAll('[data-test-id=new-credential-type-select-option]')).filter((option) => (option as HTMLElement).offsetParent !== null);
-			return visible.length === 1 && (visible[0] as HTMLElement).innerText.trim() === name;
-		},
-		{ timeout: 15_000 },
-		typeName,
-	);
-	await clickText(page, '[data-test-id=new-credential-type-select-option]', typeName);
-	// Continue is enabled once the type is chosen (the select shows it).
-	await page.waitForFunction(() => !(document.querySelector('[data-test-id=new-credential-type-button]') as HTMLButtonElement | null)?.disabled, { timeout: 15_000 });
-	await page.click('[data-test-id=new-credential-type-button]');
-	await page.waitForSelector('[data-test-id=editCredential-modal] [data-test-id=credential-save-button]', { visible: true });
-	await waitForText(page, '[data-test-id=editCredential-modal]', typeName, 15_000);
+	for (let attempt = 1; ; attempt++) {
+		await page.goto(`${baseUrl}/home/credentials`, { waitUntil: 'domcontentloaded' });
+		await page.waitForSelector('[data-test-id=add-resource-credential]', { visible: true });
+		await page.click('[data-test-id=add-resource-credential]');
+		const input = '[data-test-id=new-credential-type-select] input';
+		await page.waitForSelector(input, { visible: true });
+		await page.click(input);
+		await page.keyboard.sendCharacter(typeName);
+		// The list filters as one types and re-renders meanwhile; pick the type once it is the only one left.
+		await page.waitForFunction(
+			(name) => {
+				const visible = Array.from(document.querySelectorAll('[data-test-id=new-credential-type-select-option]')).filter((option) => (option as HTMLElement).offsetParent !== null);
+				return visible.length === 1 && (visible[0] as HTMLElement).innerText.trim() === name;
+			},
+			{ timeout: 15_000 },
+			typeName,
+		);
+		await clickText(page, '[data-test-id=new-credential-type-select-option]', typeName);
+		await page.waitForFunction(() => !(document.querySelector('[data-test-id=new-credential-type-button]') as HTMLButtonElement | null)?.disabled, { timeout: 15_000 });
+		await page.click('[data-test-id=new-credential-type-button]').catch(() => undefined);
+		const opened = await page.waitForSelector('[data-test-id=editCredential-modal] [data-test-id=credential-save-button]', { visible: true, timeout: 60_000 }).then(
+			() => true,
+			() => false,
+		);
+		const title = opened ? await visibleText(page, '[data-test-id=editCredential-modal]') : '';
+		if (title.includes(typeName)) return;
+		if (attempt === 3) throw new Error(`the ${typeName} credential did not open (${opened ? `it opened ${title.split('\n')[0]}` : 'nothing opened'})`);
+		await page.keyboard.press('Escape');
+		await page.waitForSelector('[data-test-id=editCredential-modal]', { hidden: true, timeout: 10_000 }).catch(() => undefined);
+	}
 }
 
 export async function renameCredential(page: Page, newName: string): Promise<void> {
