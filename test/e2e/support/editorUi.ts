@@ -4,6 +4,8 @@
  * the workflow, read the output table. Each action ends by waiting on what the editor shows next, never
  * on a fixed time. The data-test-id attributes are n8n's own (its Playwright tests use them).
  */
+import * as fs from 'node:fs';
+
 import type { ElementHandle, Page } from 'puppeteer-core';
 
 import { clickText, visibleText, waitForText, waitUntil, waitUntilStill } from './browser';
@@ -152,6 +154,10 @@ export async function importWorkflowFile(page: Page, baseUrl: string, file: stri
 	const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 10_000 }), item!.click()]);
 	await chooser.accept([file]);
 	await page.waitForSelector('[data-test-id=canvas-node]', { visible: true });
+	// The editor takes the workflow's name from the file a moment after drawing its nodes; saved before
+	// that, n8n 1.123 kept "My workflow". The page title carries the name.
+	const { name } = JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string };
+	await page.waitForFunction((expected) => document.title.includes(expected), { timeout: 30_000 }, name);
 	if (autosaved) {
 		const response = await autosaved;
 		assert(response.ok(), `n8n saved the imported workflow (${response.status()})`);
@@ -355,7 +361,21 @@ export async function executeWorkflow(page: Page, executionCount: () => Promise<
 		await clickText(page, '.el-dropdown-menu__item, [role=menuitem]', new RegExp(triggerName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 		await waitForText(page, button, triggerName, 15_000);
 	}
-	await page.click(button);
+	// A click that lands while the canvas settles after the node panel closed starts nothing (n8n 1.123
+	// showed only the button's tooltip); a person clicks again when nothing happens.
+	for (let attempt = 1; ; attempt++) {
+		await page.click(button);
+		const started = await waitUntil(
+			async () => ((await executionCount()) > before || /Executing|Waiting/.test(await visibleText(page, button)) ? true : undefined),
+			'the workflow run starts',
+			15_000,
+		).then(
+			() => true,
+			() => false,
+		);
+		if (started) break;
+		if (attempt === 3) throw new Error('Execute workflow started no run after three clicks');
+	}
 	await waitUntil(
 		async () => ((await executionCount()) > before && !/Executing|Waiting/.test(await visibleText(page, button)) ? true : undefined),
 		'the workflow run ends',
