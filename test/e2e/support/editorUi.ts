@@ -155,9 +155,16 @@ export async function importWorkflowFile(page: Page, baseUrl: string, file: stri
 	await chooser.accept([file]);
 	await page.waitForSelector('[data-test-id=canvas-node]', { visible: true });
 	// The editor takes the workflow's name from the file a moment after drawing its nodes; saved before
-	// that, n8n 1.123 kept "My workflow". The page title carries the name.
+	// that, n8n 1.123 kept "My workflow". The header shows the name.
 	const { name } = JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string };
-	await page.waitForFunction((expected) => document.title.includes(expected), { timeout: 30_000 }, name);
+	await page.waitForFunction(
+		(expected) => {
+			const header = document.querySelector('[data-test-id=workflow-name-input]') as HTMLElement | null;
+			return Boolean(header && (header.innerText.includes(expected) || (header.querySelector('input') as HTMLInputElement | null)?.value === expected));
+		},
+		{ timeout: 30_000 },
+		name,
+	);
 	if (autosaved) {
 		const response = await autosaved;
 		assert(response.ok(), `n8n saved the imported workflow (${response.status()})`);
