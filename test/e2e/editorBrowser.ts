@@ -18,7 +18,7 @@ import type { ElementHandle, Page } from 'puppeteer-core';
 
 import { startSimulator, type Simulator } from '../support/simulator';
 import { startStack, type Stack } from '../support/stack';
-import { clickText, EditorBrowser, fillParameter, visibleText, waitUntil } from './support/browser';
+import { clickText, EditorBrowser, fillParameter, waitForText, waitUntil } from './support/browser';
 import {
 	addNodeWithAction,
 	canvasNodeNames,
@@ -175,8 +175,8 @@ export const editorSteps: Array<{ title: string; run: (ctx: EditorContext) => Pr
 		title: 'the SprintHub credential under the name n8n proposes: a Base URL without scheme, a wrong token, then the right one',
 		async run({ page, baseUrl, sim, shot, readmeImagesDir }) {
 			await openNewCredential(page, baseUrl, 'SprintHub API');
-			const proposedName = await visibleText(page, '[data-test-id=credential-name]');
-			assert(proposedName.includes(sprintHubCredentialName), `n8n proposes the name the workflows expect (${sprintHubCredentialName}): ${proposedName}`);
+			// n8n proposes the name the workflows expect (it shows it a moment after the modal opens).
+			await waitForText(page, '[data-test-id=credential-name]', sprintHubCredentialName, 15_000);
 			// The simulator speaks plain HTTP; without a scheme the Base URL is read as https://.
 			const address = sim.baseUrl.replace(/^http:\/\//, '');
 			await fillParameter(page, 'baseUrl', address);
@@ -203,8 +203,7 @@ export const editorSteps: Array<{ title: string; run: (ctx: EditorContext) => Pr
 		title: 'the Supabase credential under its default name, tested',
 		async run({ page, baseUrl, stack, shot }) {
 			await openNewCredential(page, baseUrl, 'Supabase API');
-			const credentialName = await visibleText(page, '[data-test-id=credential-name]');
-			assert(credentialName.includes(supabaseCredentialName), `n8n names it ${supabaseCredentialName}: ${credentialName}`);
+			await waitForText(page, '[data-test-id=credential-name]', supabaseCredentialName, 15_000);
 			await fillParameter(page, 'host', stack.supabaseUrl);
 			await fillParameter(page, 'serviceRole', stack.serviceRoleKey);
 			const message = await saveAndReadTest(page, 'Connection tested successfully');
