@@ -5,8 +5,10 @@
  * each version: installs the tarball as n8n does, imports credentials and the bundled workflows, runs
  * the sync headless and checks the database against the SprintHub simulator, makes SprintHub fail and
  * checks the Slack and e-mail alerts (once, then a recovery), lets the activated schedule sync by itself,
- * posts a lead to the webhook workflow, proves nothing is left running, then runs queue mode
- * (queueSync.ts: main + two workers, Redis, Postgres; 8 segments due at once). Loopback only.
+ * posts a lead to the webhook workflow, proves nothing is left running, then uses the editor in a real
+ * browser (editorBrowser.ts: owner, credentials, import, every node, list search, runs from the editor,
+ * console errors) and runs queue mode (queueSync.ts: main + two workers, Redis, Postgres; 8 segments
+ * due at once). Loopback only.
  * Prints `N passed, N failed`; exits non-zero on any failure.
  */
 import { randomUUID } from 'node:crypto';
@@ -17,6 +19,7 @@ import * as path from 'node:path';
 import { openInChromium } from '../support/chromium';
 import { startSimulator, type Simulator } from '../support/simulator';
 import { startStack, type Stack } from '../support/stack';
+import { runEditorBrowser } from './editorBrowser';
 import { runQueueSync } from './queueSync';
 import { installPackageTarball, packPackage } from './support/installPackage';
 import { N8nInstance, type WorkflowImport } from './support/n8nInstance';
@@ -553,6 +556,8 @@ async function main(): Promise<void> {
 		if (packed && installed) {
 			for (const major of majors) {
 				await runOn(major, tarball);
+				// The editor in a real browser (Debian's chromium): editorBrowser.ts.
+				await runEditorBrowser(major, tarball, check, timings);
 				// Queue mode (main + two workers, Redis, Postgres as n8n's database): queueSync.ts.
 				await runQueueSync(major, tarball, check, timings);
 			}
