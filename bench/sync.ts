@@ -130,6 +130,8 @@ export async function benchSync(): Promise<{ efficiency: Row[]; wall: Row[] }> {
 				calls: outcome.spent.total,
 				throttled: outcome.spent.throttled,
 				'budget takes (DB)': shared.takes,
+				'takes per call': round(shared.takes / outcome.spent.total, 3),
+				'slots unused': shared.slotsReserved - shared.granted,
 				'bound s (calls ÷ budget)': seconds(boundMs),
 				'wall s': seconds(outcome.ms),
 				'wall / bound': round(outcome.ms / boundMs, 3),

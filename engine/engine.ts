@@ -32,7 +32,7 @@ export interface SprintHubConnection {
 	 * only (as before the shared budget existed). `fallbackShare`: the share of the account's rate this
 	 * process uses alone while the database cannot be reached (default 0.25).
 	 */
-	sharedBudget?: boolean | { fallbackShare?: number; retryDatabaseMs?: number; callTimeoutMs?: number; leaseTtlMs?: number };
+	sharedBudget?: boolean | { fallbackShare?: number; retryDatabaseMs?: number; callTimeoutMs?: number; leaseTtlMs?: number; horizonMs?: number };
 	/** How long a run waits out throttling before it checkpoints and ends rate_limited. Default 10 min. */
 	patienceMs?: number;
 	/** Network deadlines of every SprintHub call (defaults: connect 10 s, headers 30 s, body 60 s, whole call 120 s). */
@@ -116,6 +116,7 @@ export class SyncEngine {
 				retryDatabaseMs: settings.retryDatabaseMs,
 				callTimeoutMs: settings.callTimeoutMs,
 				leaseTtlMs: settings.leaseTtlMs,
+				horizonMs: settings.horizonMs,
 				onNotice: (notice) => {
 					for (const listener of this.listeners) listener(notice);
 				},
