@@ -245,6 +245,7 @@ export class SyncEngine {
 
 	/** Closes this engine's database sockets (the SprintHub pools are per process: closeSprintHubAccounts). */
 	async close(): Promise<void> {
+		await this.budget?.releaseUnspent();
 		this.budget?.close();
 		await this.http.close();
 	}

@@ -27,7 +27,7 @@ export interface BudgetAnswer {
 	slotsMs: number[];
 }
 
-/** The RPCs sync_budget_reserve and sync_budget_throttle. */
+/** The RPCs sync_budget_reserve, sync_budget_release and sync_budget_throttle. */
 export interface BudgetStore {
 	/** Up to `want` slots, the first ones now, then spaced at the account's rate, none beyond `horizonMs`. */
 	reserveBudget(
@@ -35,6 +35,8 @@ export interface BudgetStore {
 		request: { want: number; horizonMs: number; requestsPerMinute: number; successes: number; epoch: number | null },
 		signal?: AbortSignal,
 	): Promise<BudgetAnswer>;
+	/** Gives back reserved slots this process will not spend (sync_budget_release). */
+	releaseBudget(account: BudgetAccount, request: { count: number; epoch: number | null; requestsPerMinute: number }, signal?: AbortSignal): Promise<BudgetAnswer>;
 	reportBudgetThrottle(
 		account: BudgetAccount,
 		request: { epoch: number | null; retryAfterMs?: number; requestsPerMinute: number; backoffBaseMs: number; backoffMaxMs: number },

@@ -85,6 +85,8 @@ export class SharedRateBudget implements AccountBudget {
 	private epoch: number | null = null;
 	/** Reserved slots not spent yet: their times in this process's clock, ascending. */
 	private slots: number[] = [];
+	/** Since when nobody has waited while this process held slots. */
+	private idleSince: number | null = null;
 	private pausedUntil = 0;
 	private episodeStart: number | null = null;
 	private nextTakeAt = 0;
@@ -103,7 +105,7 @@ export class SharedRateBudget implements AccountBudget {
 	private fallback: RateBudget | null = null;
 	private fallbackSince = 0;
 	private nextSeq = 1;
-	private readonly counters = { granted: 0, throttled: 0, rateDecreases: 0, waitMs: 0, pausedMs: 0, patienceExhausted: 0, takes: 0, fallbacks: 0, slotsReserved: 0, slotsDropped: 0 };
+	private readonly counters = { granted: 0, throttled: 0, rateDecreases: 0, waitMs: 0, pausedMs: 0, patienceExhausted: 0, takes: 0, fallbacks: 0, slotsReserved: 0, slotsDropped: 0, slotsReleased: 0 };
 
 	constructor(options: SharedRateBudgetOptions) {
 		this.store = options.store;
@@ -209,7 +211,7 @@ export class SharedRateBudget implements AccountBudget {
 		if (shared.fallback) this.fallback?.reportFailure(shared.fallback);
 	}
 
-	stats(): RateBudgetStats & { takes: number; fallbacks: number; fallingBack: boolean; slotsReserved: number; slotsDropped: number } {
+	stats(): RateBudgetStats & { takes: number; fallbacks: number; fallingBack: boolean; slotsReserved: number; slotsDropped: number; slotsReleased: number } {
 		const now = this.clock.now();
 		const fallback = this.fallback?.stats();
 		return {
@@ -243,8 +245,10 @@ export class SharedRateBudget implements AccountBudget {
 			const head = this.queue.head;
 			if (!head) {
 				this.timer.stop();
+				this.releaseWhenIdle();
 				return;
 			}
+			this.idleSince = null;
 			if (this.fallback) {
 				// Everyone waiting moves to the fallback budget, in order.
 				const waiters = this.queue.takeAll();
@@ -313,6 +317,28 @@ export class SharedRateBudget implements AccountBudget {
 		this.counters.slotsDropped += due - keep;
 	}
 
+	/** Idle for `leaseTtlMs` with slots left (the run ended or waits on something else): give them back. */
+	private releaseWhenIdle(): void {
+		if (this.slots.length === 0 || this.fallback) return;
+		const now = this.clock.now();
+		this.idleSince ??= now;
+		if (now < this.idleSince + this.leaseTtlMs) return this.timer.at(this.idleSince + this.leaseTtlMs);
+		void this.releaseUnspent();
+	}
+
+	/**
+	 * Gives the unspent slots back to the account (best effort: a process that cannot, e.g. killed, only
+	 * makes the account slower for up to the horizon). The engine awaits it before closing.
+	 */
+	async releaseUnspent(): Promise<void> {
+		const count = this.slots.length;
+		if (count === 0 || this.fallback) return;
+		this.slots = [];
+		this.counters.slotsReleased += count;
+		const request = { count, epoch: this.epoch, requestsPerMinute: this.runRate };
+		await this.call((signal) => this.store.releaseBudget(this.account, request, signal)).catch(() => undefined);
+	}
+
 	private dropSlots(): void {
 		this.counters.slotsDropped += this.slots.length;
 		this.slots = [];
@@ -339,9 +365,8 @@ export class SharedRateBudget implements AccountBudget {
 				const now = this.clock.now();
 				this.apply(answer);
 				if (!this.fallback && !(this.pausedUntil > now) && answer.granted > 0) this.addSlots(now, answer.slotsMs);
-				// Horizon full: ask again when a few slots fit in it, not for one slot at a time.
-				const spacingMs = 60_000 / Math.max(1e-9, this.current);
-				this.nextTakeAt = answer.granted > 0 ? 0 : now + Math.max(this.minPollMs, answer.waitMs + (this.pausedUntil > now ? 0 : (this.minReservation - 1) * spacingMs));
+				// Nothing granted (paused, or the horizon reserved by others): the database says when to ask again.
+				this.nextTakeAt = answer.granted > 0 ? 0 : now + Math.max(this.minPollMs, answer.waitMs);
 				this.pump();
 			},
 			(error) => {

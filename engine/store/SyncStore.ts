@@ -322,6 +322,12 @@ export class SyncStore {
 		return budgetAnswer(raw);
 	}
 
+	/** Gives back reserved slots of the account's shared budget that this process will not spend (sync_budget_release). */
+	async releaseBudget(account: BudgetAccount, request: { count: number; epoch: number | null; requestsPerMinute: number }, signal?: AbortSignal): Promise<BudgetAnswer> {
+		const args = { p_account_key: account.key, p_base_url: account.baseUrl, p_instance: account.instance, p_count: request.count, p_epoch: request.epoch, p_rate: request.requestsPerMinute };
+		return budgetAnswer(await this.rpc<RawBudgetAnswer>('sync_budget_release', args, signal));
+	}
+
 	/** Reports a throttled SprintHub call to the account's shared budget (sync_budget_throttle). */
 	async reportBudgetThrottle(
 		account: BudgetAccount,

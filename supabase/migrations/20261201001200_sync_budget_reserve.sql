@@ -15,7 +15,7 @@
 
 -- Reserves up to p_want slots within p_horizon_ms (100 ms to 60 s). Answers like sync_budget_take plus
 -- slots_ms: each slot's time in ms after 'now' (ascending, the first ones 0). Granted nothing (paused,
--- or the horizon already reserved): wait_ms says when to ask again.
+-- or the horizon already reserved by others): wait_ms says when to ask again.
 create or replace function public.sync_budget_reserve(
 	p_account_key text,
 	p_base_url text,
@@ -38,6 +38,7 @@ declare
 	v_slots jsonb := '[]'::jsonb;
 	v_at numeric;
 	v_answer jsonb;
+	v_fit numeric;
 begin
 	if p_want is null or p_want < 0 or p_want > 100000 then
 		raise sqlstate '22023' using message = format('sync budget: cannot reserve %s tokens', p_want), hint = 'SYNC_BAD_WANT';
@@ -73,13 +74,58 @@ begin
 		updated_at = v_now
 	where b.account_key = p_account_key;
 	v_answer := sync_internal.budget_answer(v_row, v_granted, p_rate);
-	if v_granted = 0 and (v_row.paused_until is null or v_row.paused_until <= v_now) then
-		-- The horizon is reserved: ask again when the next slot falls within it.
-		v_answer := jsonb_set(v_answer, '{wait_ms}', to_jsonb(ceil(greatest(0, (1 - v_row.tokens) / v_per_ms - p_horizon_ms))));
+	if v_granted = 0 and p_want > 0 and (v_row.paused_until is null or v_row.paused_until <= v_now) then
+		-- The horizon is reserved: ask again when a few slots (up to a quarter of the horizon's) fit in
+		-- it, rather than one at a time.
+		v_fit := least(p_want, greatest(1, ceil(p_horizon_ms * v_per_ms / 4)));
+		v_answer := jsonb_set(v_answer, '{wait_ms}', to_jsonb(ceil(greatest(0, (v_fit - v_row.tokens) / v_per_ms - p_horizon_ms))));
 	end if;
 	return v_answer || jsonb_build_object('slots_ms', v_slots);
 end;
 $$;
 
+alter table public.sync_account_budgets add column if not exists released_total bigint not null default 0;
+comment on column public.sync_account_budgets.released_total is
+	'Reserved slots given back unspent (sync_budget_release): granted_total - released_total is what the processes kept.';
+
+-- Gives back p_count reserved slots a process will not spend (its run went idle or ended), so the others
+-- need not wait out its reservation. Only within the epoch they were granted in (a throttle since has
+-- reset the bucket), and never above the bucket's capacity, so the burst bound holds.
+create or replace function public.sync_budget_release(
+	p_account_key text,
+	p_base_url text,
+	p_instance text,
+	p_count integer,
+	p_epoch bigint,
+	p_rate numeric default 80)
+returns jsonb
+language plpgsql volatile
+set search_path = public, pg_temp
+as $$
+declare
+	v_row sync_account_budgets;
+	v_before numeric;
+	v_now timestamptz := clock_timestamp();
+begin
+	if p_count is null or p_count < 0 or p_count > 100000 then
+		raise sqlstate '22023' using message = format('sync budget: cannot release %s slots', p_count), hint = 'SYNC_BAD_WANT';
+	end if;
+	v_row := sync_internal.budget_row(p_account_key, p_base_url, p_instance, p_rate);
+	v_before := v_row.tokens;
+	if p_epoch is not distinct from v_row.epoch and (v_row.paused_until is null or v_row.paused_until <= v_now) then
+		v_row.tokens := least(sync_internal.budget_capacity(coalesce(v_row.requests_per_minute, p_rate)), v_row.tokens + p_count);
+	end if;
+	update sync_account_budgets b set
+		tokens = v_row.tokens,
+		refilled_at = v_row.refilled_at,
+		released_total = b.released_total + greatest(0, ceil(v_row.tokens - v_before))::bigint,
+		updated_at = v_now
+	where b.account_key = p_account_key;
+	return sync_internal.budget_answer(v_row, 0, p_rate) || jsonb_build_object('slots_ms', '[]'::jsonb);
+end;
+$$;
+
+revoke execute on function public.sync_budget_release(text, text, text, integer, bigint, numeric) from public, anon, authenticated;
+grant execute on function public.sync_budget_release(text, text, text, integer, bigint, numeric) to service_role;
 revoke execute on function public.sync_budget_reserve(text, text, text, integer, integer, numeric, integer, bigint) from public, anon, authenticated;
 grant execute on function public.sync_budget_reserve(text, text, text, integer, integer, numeric, integer, bigint) to service_role;
