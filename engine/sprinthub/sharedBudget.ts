@@ -23,6 +23,7 @@ import type { AccountBudget } from './accountBudget';
 import { BudgetWaiters, WakeTimer, patienceExhaustedError } from './budgetWaiters';
 import { type Clock, systemClock } from './clock';
 import type { BudgetAccount, BudgetAnswer, BudgetNotice, BudgetStore } from './budgetStore';
+import { ReservedSlots } from './reservedSlots';
 import { type AcquireOptions, type BudgetTicket, RateBudget, type RateBudgetStats, positive } from './rateBudget';
 
 export type { BudgetAccount, BudgetAnswer, BudgetNotice, BudgetStore } from './budgetStore';
@@ -83,10 +84,11 @@ export class SharedRateBudget implements AccountBudget {
 	private configured: number;
 	private current: number;
 	private epoch: number | null = null;
-	/** Reserved slots not spent yet: their times in this process's clock, ascending. */
-	private slots: number[] = [];
+	private readonly slots = new ReservedSlots();
 	/** Since when nobody has waited while this process held slots. */
 	private idleSince: number | null = null;
+	private idleCheckPending = false;
+	private readonly closing = new AbortController();
 	private pausedUntil = 0;
 	private episodeStart: number | null = null;
 	private nextTakeAt = 0;
@@ -105,7 +107,7 @@ export class SharedRateBudget implements AccountBudget {
 	private fallback: RateBudget | null = null;
 	private fallbackSince = 0;
 	private nextSeq = 1;
-	private readonly counters = { granted: 0, throttled: 0, rateDecreases: 0, waitMs: 0, pausedMs: 0, patienceExhausted: 0, takes: 0, fallbacks: 0, slotsReserved: 0, slotsDropped: 0, slotsReleased: 0 };
+	private readonly counters = { granted: 0, throttled: 0, rateDecreases: 0, waitMs: 0, pausedMs: 0, patienceExhausted: 0, takes: 0, fallbacks: 0 };
 
 	constructor(options: SharedRateBudgetOptions) {
 		this.store = options.store;
@@ -175,7 +177,7 @@ export class SharedRateBudget implements AccountBudget {
 		this.counters.throttled++;
 		const validRetryAfter = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0 ? Math.round(retryAfterMs) : undefined;
 		// Hold back at once, before the database answers: no more calls from this process's reservation.
-		this.dropSlots();
+		this.slots.dropAll();
 		this.episodeStart ??= now;
 		if (shared.epoch === this.epoch && this.reactedEpoch !== this.epoch) {
 			this.reactedEpoch = this.epoch;
@@ -216,6 +218,9 @@ export class SharedRateBudget implements AccountBudget {
 		const fallback = this.fallback?.stats();
 		return {
 			...this.counters,
+			slotsReserved: this.slots.counts.reserved,
+			slotsDropped: this.slots.counts.dropped,
+			slotsReleased: this.slots.counts.released,
 			configuredRequestsPerMinute: this.configuredRequestsPerMinute,
 			currentRequestsPerMinute: this.currentRequestsPerMinute,
 			pausedUntil: this.pausedUntil > now ? this.pausedUntil : (fallback?.pausedUntil ?? null),
@@ -226,7 +231,8 @@ export class SharedRateBudget implements AccountBudget {
 
 	close(): void {
 		this.closed = true;
-		this.dropSlots();
+		this.closing.abort();
+		this.slots.dropAll();
 		this.timer.stop();
 		for (const controller of this.inFlight) controller.abort();
 		this.fallback?.close();
@@ -274,18 +280,19 @@ export class SharedRateBudget implements AccountBudget {
 				this.timer.at(readyAt);
 				return;
 			}
-			this.dropStaleSlots(now);
+			this.slots.dropStale(now, Math.max(1, Math.ceil((this.spendingPerMinute / 60_000) * this.leaseTtlMs)));
 			// Reserve the next slots before these run out, so calls do not wait on the database.
 			if (this.nextTakeAt <= now && this.runningLow(now)) this.take();
 			if (this.slots.length === 0) {
 				if (!this.taking && this.nextTakeAt > now) this.timer.at(this.nextTakeAt);
 				return;
 			}
-			if (this.slots[0] > now) {
-				this.timer.at(this.nextTakeAt > now && this.runningLow(now) ? Math.min(this.slots[0], this.nextTakeAt) : this.slots[0]);
+			const slotAt = this.slots.next ?? now;
+			if (slotAt > now) {
+				this.timer.at(this.nextTakeAt > now && this.runningLow(now) ? Math.min(slotAt, this.nextTakeAt) : slotAt);
 				return;
 			}
-			this.slots.shift();
+			this.slots.spend();
 			this.recentGrants.push(now);
 			if (Number.isFinite(this.runCap)) this.localNextAt = Math.max(now, this.localNextAt) + 60_000 / this.runCap;
 			this.queue.shift();
@@ -304,17 +311,7 @@ export class SharedRateBudget implements AccountBudget {
 
 	/** Its last slot is due within a quarter of the horizon (at most 1 s): time to reserve more. */
 	private runningLow(now: number): boolean {
-		return this.slots.length === 0 || this.slots[this.slots.length - 1] < now + Math.min(1_000, this.horizonMs / 4);
-	}
-
-	/** Keeps at most `leaseTtlMs` worth of due, unspent slots: a pause or a lull cannot turn into a burst. */
-	private dropStaleSlots(now: number): void {
-		const keep = Math.max(1, Math.ceil((this.spendingPerMinute / 60_000) * this.leaseTtlMs));
-		let due = 0;
-		while (due < this.slots.length && this.slots[due] <= now) due++;
-		if (due <= keep) return;
-		this.slots.splice(0, due - keep);
-		this.counters.slotsDropped += due - keep;
+		return this.slots.endsBefore(now + Math.min(1_000, this.horizonMs / 4));
 	}
 
 	/** Idle for `leaseTtlMs` with slots left (the run ended or waits on something else): give them back. */
@@ -322,8 +319,20 @@ export class SharedRateBudget implements AccountBudget {
 		if (this.slots.length === 0 || this.fallback) return;
 		const now = this.clock.now();
 		this.idleSince ??= now;
-		if (now < this.idleSince + this.leaseTtlMs) return this.timer.at(this.idleSince + this.leaseTtlMs);
-		void this.releaseUnspent();
+		if (now >= this.idleSince + this.leaseTtlMs) {
+			void this.releaseUnspent();
+			return;
+		}
+		// One check at a time, never cancelled (the queue empties between most grants of a busy run).
+		if (this.idleCheckPending) return;
+		this.idleCheckPending = true;
+		this.clock.sleep(this.idleSince + this.leaseTtlMs - now, this.closing.signal).then(
+			() => {
+				this.idleCheckPending = false;
+				if (!this.queue.head) this.releaseWhenIdle();
+			},
+			() => undefined,
+		);
 	}
 
 	/**
@@ -331,17 +340,10 @@ export class SharedRateBudget implements AccountBudget {
 	 * makes the account slower for up to the horizon). The engine awaits it before closing.
 	 */
 	async releaseUnspent(): Promise<void> {
-		const count = this.slots.length;
-		if (count === 0 || this.fallback) return;
-		this.slots = [];
-		this.counters.slotsReleased += count;
+		if (this.slots.length === 0 || this.fallback) return;
+		const count = this.slots.releaseAll();
 		const request = { count, epoch: this.epoch, requestsPerMinute: this.runRate };
 		await this.call((signal) => this.store.releaseBudget(this.account, request, signal)).catch(() => undefined);
-	}
-
-	private dropSlots(): void {
-		this.counters.slotsDropped += this.slots.length;
-		this.slots = [];
 	}
 
 	/**
@@ -364,7 +366,7 @@ export class SharedRateBudget implements AccountBudget {
 				this.taking = false;
 				const now = this.clock.now();
 				this.apply(answer);
-				if (!this.fallback && !(this.pausedUntil > now) && answer.granted > 0) this.addSlots(now, answer.slotsMs);
+				if (!this.fallback && !(this.pausedUntil > now) && answer.granted > 0) this.slots.add(now, answer.slotsMs, Number.isFinite(this.runCap) && this.runCap < this.current ? 60_000 / this.runCap : 0);
 				// Nothing granted (paused, or the horizon reserved by others): the database says when to ask again.
 				this.nextTakeAt = answer.granted > 0 ? 0 : now + Math.max(this.minPollMs, answer.waitMs);
 				this.pump();
@@ -375,20 +377,6 @@ export class SharedRateBudget implements AccountBudget {
 				this.enterFallback(error);
 			},
 		);
-	}
-
-	/**
-	 * The granted slots in this process's clock (the answer's `now` is when it arrived, so they can only
-	 * come later than the database meant); spaced at this run's own rate when that is lower.
-	 */
-	private addSlots(now: number, slotsMs: number[]): void {
-		const spacing = Number.isFinite(this.runCap) && this.runCap < this.current ? 60_000 / this.runCap : 0;
-		let previous = this.slots.length > 0 ? this.slots[this.slots.length - 1] : Number.NEGATIVE_INFINITY;
-		for (const offset of slotsMs) {
-			previous = Math.max(now + offset, previous + spacing);
-			this.slots.push(previous);
-		}
-		this.counters.slotsReserved += slotsMs.length;
 	}
 
 	/** What the database says about the account, in this process's clock. */
@@ -403,7 +391,7 @@ export class SharedRateBudget implements AccountBudget {
 		this.current = answer.currentPerMinute;
 		const pausedUntil = local(answer.pausedUntil);
 		if (pausedUntil !== null && pausedUntil > now) {
-			this.dropSlots();
+			this.slots.dropAll();
 			this.extendPause(now, pausedUntil);
 		}
 		this.episodeStart = local(answer.episodeStartedAt);
