@@ -13,6 +13,24 @@
 -- sync_budget_take keeps working as before (a process of the previous version sees the deficit as an
 -- empty bucket and waits), so old and new processes may share an account during an upgrade.
 
+alter table public.sync_account_budgets add column if not exists reserved_until timestamptz;
+comment on column public.sync_account_budgets.reserved_until is
+	'When the last reserved slot (sync_budget_reserve) is due: a deficit never outlasts it, even after the rate was lowered.';
+
+-- The bucket's deficit stands for reserved slots not yet due; all of them are due by reserved_until. At
+-- a rate lowered since (SQL, node, CLI) the same deficit would take longer to repay than that, so it is
+-- cut to what reaches reserved_until at the current rate: the next slot then follows the last reserved
+-- one, never precedes it.
+create or replace function sync_internal.budget_deficit_cut(p_row public.sync_account_budgets, p_now timestamptz)
+returns numeric
+language sql immutable
+as $$
+	select case when p_row.tokens >= 0 then p_row.tokens
+		else greatest(p_row.tokens, -greatest(0, extract(epoch from (coalesce(p_row.reserved_until, p_now) - p_now))) * p_row.current_per_minute / 60) end
+$$;
+revoke execute on function sync_internal.budget_deficit_cut(public.sync_account_budgets, timestamptz) from public, anon, authenticated;
+grant execute on function sync_internal.budget_deficit_cut(public.sync_account_budgets, timestamptz) to service_role;
+
 -- Reserves up to p_want slots within p_horizon_ms (100 ms to 60 s). Answers like sync_budget_take plus
 -- slots_ms: each slot's time in ms after 'now' (ascending, the first ones 0). Granted nothing (paused,
 -- or the horizon already reserved by others): wait_ms says when to ask again.
@@ -39,6 +57,7 @@ declare
 	v_at numeric;
 	v_answer jsonb;
 	v_fit numeric;
+	v_at_last numeric;
 begin
 	if p_want is null or p_want < 0 or p_want > 100000 then
 		raise sqlstate '22023' using message = format('sync budget: cannot reserve %s tokens', p_want), hint = 'SYNC_BAD_WANT';
@@ -54,20 +73,26 @@ begin
 		v_row.current_per_minute := least(v_configured, v_row.current_per_minute + p_successes * v_configured / 40);
 	end if;
 	v_per_ms := v_row.current_per_minute / 60000;
+	v_row.tokens := sync_internal.budget_deficit_cut(v_row, v_now);
 	if v_row.paused_until is null or v_row.paused_until <= v_now then
 		-- Slot i (1-based) is due when the bucket has accrued its token: (i - tokens) / rate from now.
 		while v_granted < p_want loop
 			v_at := greatest(0, (v_granted + 1 - v_row.tokens) / v_per_ms);
 			exit when v_at > p_horizon_ms;
 			v_slots := v_slots || to_jsonb(ceil(v_at)::bigint);
+			v_at_last := v_at;
 			v_granted := v_granted + 1;
 		end loop;
 		v_row.tokens := v_row.tokens - v_granted;
+		if v_granted > 0 then
+			v_row.reserved_until := greatest(coalesce(v_row.reserved_until, v_now), v_now + make_interval(secs => v_at_last / 1000));
+		end if;
 	end if;
 	update sync_account_budgets b set
 		current_per_minute = v_row.current_per_minute,
 		tokens = v_row.tokens,
 		refilled_at = v_row.refilled_at,
+		reserved_until = v_row.reserved_until,
 		episode_started_at = v_row.episode_started_at,
 		consecutive_throttles = v_row.consecutive_throttles,
 		granted_total = b.granted_total + v_granted,
@@ -111,6 +136,7 @@ begin
 		raise sqlstate '22023' using message = format('sync budget: cannot release %s slots', p_count), hint = 'SYNC_BAD_WANT';
 	end if;
 	v_row := sync_internal.budget_row(p_account_key, p_base_url, p_instance, p_rate);
+	v_row.tokens := sync_internal.budget_deficit_cut(v_row, v_now);
 	v_before := v_row.tokens;
 	if p_epoch is not distinct from v_row.epoch and (v_row.paused_until is null or v_row.paused_until <= v_now) then
 		v_row.tokens := least(sync_internal.budget_capacity(coalesce(v_row.requests_per_minute, p_rate)), v_row.tokens + p_count);

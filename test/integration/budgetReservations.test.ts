@@ -100,4 +100,26 @@ describe('a dead holder of a reservation', () => {
 			await pool.end();
 		}
 	}, 60_000);
+
+	it('a rate lowered while slots are reserved does not stretch their deficit: the next slot follows the last reserved one', async () => {
+		const key = 'lowered-rate|test';
+		await stack.query(`select sync_set_account_rate($1, 'http://x', 'x', 6000)`, [key]);
+		type Answer = { granted: number; now: string; slots_ms: number[]; wait_ms: number };
+		const reserve = async (want: number) =>
+			(await stack.query<{ answer: Answer }>(`select sync_budget_reserve($1, 'http://x', 'x', $2, 5000, 6000) as answer`, [key, want]))[0].answer;
+		// 100 a second for 5 s: about 500 slots, a deficit of nearly 500 tokens.
+		const held = await reserve(1_000);
+		expect(held.granted).toBeGreaterThan(400);
+		const lastSlot = Date.parse(held.now) + Math.max(...held.slots_ms);
+		// Lowered to one a second: 500 tokens would take over 8 minutes to repay; the slots end within 5 s.
+		await stack.query(`select sync_set_account_rate($1, 'http://x', 'x', 60)`, [key]);
+		let next = await reserve(1);
+		while (next.granted === 0) {
+			await new Promise((resolve) => setTimeout(resolve, Math.max(20, next.wait_ms)));
+			next = await reserve(1);
+		}
+		const nextSlot = Date.parse(next.now) + next.slots_ms[0];
+		expect(nextSlot).toBeGreaterThanOrEqual(lastSlot);
+		expect(nextSlot).toBeLessThanOrEqual(lastSlot + 1_000 + 50);
+	}, 60_000);
 });
