@@ -81,6 +81,7 @@ export class SyncEngine {
 	private readonly options: SyncEngineOptions;
 	private readonly http: UndiciFetch;
 	private budget?: SharedRateBudget;
+	private closing?: Promise<void>;
 	/** The runs going on now, told when the shared budget changes mode. */
 	private readonly listeners = new Set<(notice: BudgetNotice) => void>();
 
@@ -244,10 +245,14 @@ export class SyncEngine {
 	}
 
 	/** Closes this engine's database sockets (the SprintHub pools are per process: closeSprintHubAccounts). */
-	async close(): Promise<void> {
-		await this.budget?.releaseUnspent();
-		this.budget?.close();
-		await this.http.close();
+	close(): Promise<void> {
+		// Once: a second close (e.g. a test world's after a run's own) must not close the agent again.
+		this.closing ??= (async () => {
+			await this.budget?.releaseUnspent();
+			this.budget?.close();
+			await this.http.close();
+		})();
+		return this.closing;
 	}
 }
 
