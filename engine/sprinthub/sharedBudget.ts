@@ -88,6 +88,8 @@ export class SharedRateBudget implements AccountBudget {
 	/** Since when nobody has waited while this process held slots. */
 	private idleSince: number | null = null;
 	private idleCheckPending = false;
+	/** How long the last take took to answer. */
+	private takeRoundTripMs = 1_000;
 	private readonly closing = new AbortController();
 	private pausedUntil = 0;
 	private episodeStart: number | null = null;
@@ -309,9 +311,11 @@ export class SharedRateBudget implements AccountBudget {
 		return Math.min(this.current, this.runCap);
 	}
 
-	/** Its last slot is due within a quarter of the horizon (at most 1 s): time to reserve more. */
+	/** Its last slot is due within a quarter of the horizon, at most 1 s, at least 250 ms: time to reserve more. */
 	private runningLow(now: number): boolean {
-		return this.slots.endsBefore(now + Math.min(1_000, this.horizonMs / 4));
+		// Early enough for the database to answer (three of its last answers' time), and no earlier: what
+		// is still held when asking again is room the horizon cannot grant.
+		return this.slots.endsBefore(now + Math.min(1_000, this.horizonMs / 4, Math.max(250, 3 * this.takeRoundTripMs)));
 	}
 
 	/** Idle for `leaseTtlMs` with slots left (the run ended or waits on something else): give them back. */
@@ -360,11 +364,13 @@ export class SharedRateBudget implements AccountBudget {
 		const successes = this.successes;
 		this.successes = 0;
 		this.counters.takes++;
+		const sentAt = now;
 		const request = { want, horizonMs: this.horizonMs, requestsPerMinute: this.runRate, successes, epoch: this.epoch };
 		this.call((signal) => this.store.reserveBudget(this.account, request, signal)).then(
 			(answer) => {
 				this.taking = false;
 				const now = this.clock.now();
+				this.takeRoundTripMs = now - sentAt;
 				this.apply(answer);
 				if (!this.fallback && !(this.pausedUntil > now) && answer.granted > 0) this.slots.add(now, answer.slotsMs, Number.isFinite(this.runCap) && this.runCap < this.current ? 60_000 / this.runCap : 0);
 				// Nothing granted (paused, or the horizon reserved by others): the database says when to ask again.
