@@ -1,6 +1,6 @@
 /**
  * What the shared SprintHub budget needs from the database (the RPCs of
- * supabase/migrations/20261201000300_sync_account_budget.sql and 20261201001200_sync_budget_reserve.sql),
+ * supabase/migrations/20261201000300_sync_account_budget.sql and 20261201001600_sync_budget_reserve.sql),
  * and what it tells the run.
  */
 
