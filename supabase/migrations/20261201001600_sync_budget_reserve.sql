@@ -66,6 +66,8 @@ begin
 		raise sqlstate '22023' using message = format('sync budget: the reservation horizon must be from 100 to 60000 ms, got %s', p_horizon_ms), hint = 'SYNC_BAD_HORIZON';
 	end if;
 	v_row := sync_internal.budget_row(p_account_key, p_base_url, p_instance, p_rate);
+	-- After the row lock: slots count from when this take holds the bucket, not from before it waited.
+	v_now := clock_timestamp();
 	v_configured := coalesce(v_row.requests_per_minute, p_rate);
 	if coalesce(p_successes, 0) > 0 and p_epoch is not distinct from v_row.epoch then
 		v_row.episode_started_at := null;

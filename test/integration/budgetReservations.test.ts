@@ -101,6 +101,44 @@ describe('a dead holder of a reservation', () => {
 		}
 	}, 60_000);
 
+	it('many concurrent reservers: every slot counted once, and all their slots together within the bound', async () => {
+		const key = 'concurrent-reservers|test';
+		const rate = 600;
+		const capacity = 3;
+		await stack.query(`select sync_set_account_rate($1, 'http://x', 'x', $2)`, [key, rate]);
+		const pool = new Pool({ connectionString: stack.databaseUrl, max: 16 });
+		try {
+			const perTaker = await Promise.all(
+				Array.from({ length: 16 }, async () => {
+					const slots: number[] = [];
+					for (let i = 0; i < 10; i++) {
+						const { rows } = await pool.query<{ answer: { now: string; slots_ms: number[] } }>(
+							`select sync_budget_reserve($1, 'http://x', 'x', 5, 1000, $2) as answer`,
+							[key, rate],
+						);
+						slots.push(...rows[0].answer.slots_ms.map((offset) => Date.parse(rows[0].answer.now) + offset));
+					}
+					return slots;
+				}),
+			);
+			const all = perTaker.flat().sort((a, b) => a - b);
+			const [row] = await stack.query<{ granted_total: string }>('select granted_total from sync_account_budgets where account_key = $1', [key]);
+			expect(Number(row.granted_total)).toBe(all.length);
+			expect(all.length).toBeGreaterThan(0);
+			for (const windowMs of [100, 1_000]) {
+				let most = 0;
+				for (let i = 0, j = 0; i < all.length; i++) {
+					while (all[j] <= all[i] - windowMs) j++;
+					most = Math.max(most, i - j + 1);
+				}
+				// +1: slot times are whole ms, each answer's 'now' read a moment after its slots were set.
+				expect({ windowMs, most: most <= capacity + Math.ceil((rate * windowMs) / 60_000) + 1 }).toEqual({ windowMs, most: true });
+			}
+		} finally {
+			await pool.end();
+		}
+	}, 60_000);
+
 	it('a rate lowered while slots are reserved does not stretch their deficit: the next slot follows the last reserved one', async () => {
 		const key = 'lowered-rate|test';
 		await stack.query(`select sync_set_account_rate($1, 'http://x', 'x', 6000)`, [key]);
