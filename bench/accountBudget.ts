@@ -40,13 +40,16 @@ export async function benchAccountBudget(): Promise<Row[]> {
 		for (const { count, segments } of plan) {
 			world.sim.setRateLimit(SERVER);
 			world.sim.resetLog();
-			const [before] = await world.stack.query<{ granted_total: string }>('select granted_total from sync_account_budgets');
+			const [before] = await world.stack.query<{ granted_total: string; released_total: string }>('select granted_total, released_total from sync_account_budgets');
+			world.stack.gateway.requests.length = 0;
 			const started = performance.now();
 			const runs = await Promise.all(segments.map((id) => startCli(bundle, ['sync', String(id), '--rate', '60000', '--progress', 'none'], env, workDir).done));
 			const wallMs = performance.now() - started;
 			const failed = runs.filter((run) => run.code !== 0);
 			if (failed.length) throw new Error(`${failed.length} of ${count} processes failed: ${failed[0].stderr.slice(0, 500)}`);
-			const [after] = await world.stack.query<{ granted_total: string }>('select granted_total from sync_account_budgets');
+			const [after] = await world.stack.query<{ granted_total: string; released_total: string }>('select granted_total, released_total from sync_account_budgets');
+			const takes = world.stack.gateway.requests.filter((entry) => entry.path.endsWith('/rpc/sync_budget_reserve')).length;
+			const released = Number(after.released_total) - Number(before.released_total);
 			let equal = true;
 			for (const id of segments) {
 				const stored = await world.memberIds(id);
@@ -68,7 +71,9 @@ export async function benchAccountBudget(): Promise<Row[]> {
 				'span / bound': round(figures.spanSeconds / boundS, 3),
 				'wall s (spawn→exit)': round(wallMs / 1000, 2),
 				'wall / bound': round(wallMs / 1000 / boundS, 3),
-				'tokens unused': Number(after.granted_total) - Number(before.granted_total) - figures.calls,
+				'takes per call': round(takes / figures.calls, 3),
+				'slots given back': released,
+				'slots unused': Number(after.granted_total) - Number(before.granted_total) - released - figures.calls,
 				'DB = simulator': equal ? 'yes' : 'NO',
 			});
 		}

@@ -83,6 +83,7 @@ export async function benchSync(): Promise<{ efficiency: Row[]; wall: Row[] }> {
 		const changed = world.sim.mutate.change({ segmentId: SEGMENT, count: changedCount });
 		const second = await measured(world, () => fast.syncSegments([SEGMENT], { trigger: 'cli', detailConcurrency: 8 }));
 		await checkMembers(world, SEGMENT);
+		await fast.close();
 		const idealList = Math.ceil(visible / 1000) + 1;
 		const efficiency: Row[] = [
 			{
@@ -120,6 +121,8 @@ export async function benchSync(): Promise<{ efficiency: Row[]; wall: Row[] }> {
 			const budgeted = engine(60_000);
 			const outcome = await measured(world, () => run(budgeted));
 			await checkMembers(world, segmentId);
+			// As the CLI and the node do when a run ends: the engine gives its unspent slots back.
+			await budgeted.close();
 			const shared = budgeted.sharedBudget()?.stats();
 			if (!shared || shared.fallbacks > 0) throw new Error('the run did not take its calls from the shared budget in the database');
 			const boundMs = (outcome.spent.total / budget) * 60_000;
@@ -130,6 +133,9 @@ export async function benchSync(): Promise<{ efficiency: Row[]; wall: Row[] }> {
 				calls: outcome.spent.total,
 				throttled: outcome.spent.throttled,
 				'budget takes (DB)': shared.takes,
+				'takes per call': round(shared.takes / outcome.spent.total, 3),
+				'slots dropped': shared.slotsDropped,
+				'slots given back': shared.slotsReleased,
 				'bound s (calls ÷ budget)': seconds(boundMs),
 				'wall s': seconds(outcome.ms),
 				'wall / bound': round(outcome.ms / boundMs, 3),

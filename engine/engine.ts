@@ -32,7 +32,7 @@ export interface SprintHubConnection {
 	 * only (as before the shared budget existed). `fallbackShare`: the share of the account's rate this
 	 * process uses alone while the database cannot be reached (default 0.25).
 	 */
-	sharedBudget?: boolean | { fallbackShare?: number; retryDatabaseMs?: number; callTimeoutMs?: number; leaseTtlMs?: number };
+	sharedBudget?: boolean | { fallbackShare?: number; retryDatabaseMs?: number; callTimeoutMs?: number; leaseTtlMs?: number; horizonMs?: number };
 	/** How long a run waits out throttling before it checkpoints and ends rate_limited. Default 10 min. */
 	patienceMs?: number;
 	/** Network deadlines of every SprintHub call (defaults: connect 10 s, headers 30 s, body 60 s, whole call 120 s). */
@@ -81,6 +81,7 @@ export class SyncEngine {
 	private readonly options: SyncEngineOptions;
 	private readonly http: UndiciFetch;
 	private budget?: SharedRateBudget;
+	private closing?: Promise<void>;
 	/** The runs going on now, told when the shared budget changes mode. */
 	private readonly listeners = new Set<(notice: BudgetNotice) => void>();
 
@@ -116,6 +117,7 @@ export class SyncEngine {
 				retryDatabaseMs: settings.retryDatabaseMs,
 				callTimeoutMs: settings.callTimeoutMs,
 				leaseTtlMs: settings.leaseTtlMs,
+				horizonMs: settings.horizonMs,
 				onNotice: (notice) => {
 					for (const listener of this.listeners) listener(notice);
 				},
@@ -243,9 +245,14 @@ export class SyncEngine {
 	}
 
 	/** Closes this engine's database sockets (the SprintHub pools are per process: closeSprintHubAccounts). */
-	async close(): Promise<void> {
-		this.budget?.close();
-		await this.http.close();
+	close(): Promise<void> {
+		// Once: a second close (e.g. a test world's after a run's own) must not close the agent again.
+		this.closing ??= (async () => {
+			await this.budget?.releaseUnspent();
+			this.budget?.close();
+			await this.http.close();
+		})();
+		return this.closing;
 	}
 }
 

@@ -1,6 +1,7 @@
 /**
  * What the shared SprintHub budget needs from the database (the RPCs of
- * supabase/migrations/20261201000300_sync_account_budget.sql), and what it tells the run.
+ * supabase/migrations/20261201000300_sync_account_budget.sql and 20261201001600_sync_budget_reserve.sql),
+ * and what it tells the run.
  */
 
 /** The account as the database knows it: never the token. */
@@ -22,15 +23,20 @@ export interface BudgetAnswer {
 	pausedUntil: number | null;
 	episodeStartedAt: number | null;
 	now: number;
+	/** The reserved slots: each one's time in ms after `now`, ascending (empty when none was granted). */
+	slotsMs: number[];
 }
 
-/** The RPCs of supabase/migrations/20261201000300_sync_account_budget.sql. */
+/** The RPCs sync_budget_reserve, sync_budget_release and sync_budget_throttle. */
 export interface BudgetStore {
-	takeBudget(
+	/** Up to `want` slots, the first ones now, then spaced at the account's rate, none beyond `horizonMs`. */
+	reserveBudget(
 		account: BudgetAccount,
-		request: { want: number; requestsPerMinute: number; successes: number; epoch: number | null },
+		request: { want: number; horizonMs: number; requestsPerMinute: number; successes: number; epoch: number | null },
 		signal?: AbortSignal,
 	): Promise<BudgetAnswer>;
+	/** Gives back reserved slots this process will not spend (sync_budget_release). */
+	releaseBudget(account: BudgetAccount, request: { count: number; epoch: number | null; requestsPerMinute: number }, signal?: AbortSignal): Promise<BudgetAnswer>;
 	reportBudgetThrottle(
 		account: BudgetAccount,
 		request: { epoch: number | null; retryAfterMs?: number; requestsPerMinute: number; backoffBaseMs: number; backoffMaxMs: number },

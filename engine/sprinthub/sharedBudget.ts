@@ -1,14 +1,18 @@
 /**
  * One SprintHub rate budget per account for every process that syncs into the same database (n8n
  * main, queue-mode workers, the command line): a token bucket row in the database, taken through an
- * RPC a few tokens at a time (a lease), so the database is not called once per SprintHub call.
+ * RPC as reservations, so the database is not called once per SprintHub call.
  *
- * - Leases: a token is spent when the database grants it. Unused tokens expire after `leaseTtlMs`, so
- *   tokens granted long ago cannot all go out at once; a process that dies holding tokens only wastes
- *   them (the account goes slower for an instant, never faster).
- * - Throttles are shared: a 401 "too many requests" or 429 pauses this process at once and is reported
- *   to the database, which pauses every process and halves the account's rate; successes reported with
- *   later takes bring it back (the adaptive behaviour of `RateBudget`, account-wide).
+ * - Reservations (virtual scheduling, as GCRA): one take asks for several slots; the database grants
+ *   those due now plus future slots spaced at the account's rate, up to `horizonMs` ahead, and deducts
+ *   them at once (the bucket may go into a deficit of at most the horizon). This process spends them at
+ *   their times. A slot is spent when granted: one that dies with slots only wastes them (the account
+ *   goes slower for up to the horizon, never faster). At most `leaseTtlMs` worth of due slots is kept
+ *   unused (older ones are dropped), so slots left over from a pause cannot all go out at once.
+ * - Throttles are shared: a 401 "too many requests" or 429 pauses this process at once, drops its
+ *   unspent slots and is reported to the database, which pauses every process and halves the account's
+ *   rate; the others learn it at their next take, at most `horizonMs` later. Successes reported with
+ *   later takes bring the rate back (the adaptive behaviour of `RateBudget`, account-wide).
  * - Per-run cap: `requestsPerMinute` is this run's own rate; it can only lower the account's.
  * - Database unreachable (or a call slower than `callTimeoutMs`): this process falls back to a local
  *   `RateBudget` at a conservative share of the account's rate, says so through `onNotice`, and tries
@@ -19,6 +23,7 @@ import type { AccountBudget } from './accountBudget';
 import { BudgetWaiters, WakeTimer, patienceExhaustedError } from './budgetWaiters';
 import { type Clock, systemClock } from './clock';
 import type { BudgetAccount, BudgetAnswer, BudgetNotice, BudgetStore } from './budgetStore';
+import { ReservedSlots } from './reservedSlots';
 import { type AcquireOptions, type BudgetTicket, RateBudget, type RateBudgetStats, positive } from './rateBudget';
 
 export type { BudgetAccount, BudgetAnswer, BudgetNotice, BudgetStore } from './budgetStore';
@@ -31,10 +36,12 @@ export interface SharedRateBudgetOptions {
 	 * exceeded by this process (it can only lower the account's rate).
 	 */
 	requestsPerMinute?: number;
-	/** Tokens not used within this time of their grant are dropped. Default 1 s. */
+	/** At most this long's worth of due slots is kept unused; older ones are dropped. Default 1 s. */
 	leaseTtlMs?: number;
-	/** At most this share of a second's tokens per take. Default 1 (a second's worth). */
-	leaseSeconds?: number;
+	/** How far ahead one take may reserve slots. Default 5 s: about 6 calls at 80 a minute. */
+	horizonMs?: number;
+	/** The fewest slots a take asks for (the horizon may grant fewer). Default 4. */
+	minReservation?: number;
 	/** A database call slower than this counts as unreachable. Default 5 s. */
 	callTimeoutMs?: number;
 	/** While the database is unreachable, this process uses this share of the account's rate. Default 0.25. */
@@ -62,7 +69,8 @@ export class SharedRateBudget implements AccountBudget {
 	/** This run's own ceiling: its rate when one was given, else none (the account's rate rules). */
 	private readonly runCap: number;
 	private readonly leaseTtlMs: number;
-	private readonly leaseSeconds: number;
+	private readonly horizonMs: number;
+	private readonly minReservation: number;
 	private readonly callTimeoutMs: number;
 	private readonly fallbackShare: number;
 	private readonly retryDatabaseMs: number;
@@ -76,16 +84,21 @@ export class SharedRateBudget implements AccountBudget {
 	private configured: number;
 	private current: number;
 	private epoch: number | null = null;
-	private stash = { count: 0, expiresAt: 0 };
+	private readonly slots = new ReservedSlots();
+	/** Since when nobody has waited while this process held slots. */
+	private idleSince: number | null = null;
+	private idleCheckPending = false;
+	/** How long the last take took to answer. */
+	private takeRoundTripMs = 1_000;
+	private readonly closing = new AbortController();
 	private pausedUntil = 0;
 	private episodeStart: number | null = null;
 	private nextTakeAt = 0;
 	private localNextAt = 0;
 	private successes = 0;
 	private taking = false;
-	/** Grant times of the last second: how fast this process uses tokens. */
+	/** Grant times within the last horizon: how fast this process uses slots. */
 	private recentGrants: number[] = [];
-	private lastWant = 1;
 	/** The epoch this process already slowed down for (before the database answered). */
 	private reactedEpoch: number | null | undefined = undefined;
 	private closed = false;
@@ -104,7 +117,9 @@ export class SharedRateBudget implements AccountBudget {
 		this.runRate = positive(options.requestsPerMinute, 80, 'requestsPerMinute');
 		this.runCap = options.requestsPerMinute === undefined ? Number.POSITIVE_INFINITY : this.runRate;
 		this.leaseTtlMs = positive(options.leaseTtlMs, 1_000, 'leaseTtlMs');
-		this.leaseSeconds = positive(options.leaseSeconds, 1, 'leaseSeconds');
+		this.horizonMs = positive(options.horizonMs, 5_000, 'horizonMs');
+		if (this.horizonMs < 100 || this.horizonMs > 60_000) throw new RangeError(`horizonMs must be from 100 to 60000, got ${this.horizonMs}`);
+		this.minReservation = Math.ceil(positive(options.minReservation, 4, 'minReservation'));
 		this.callTimeoutMs = positive(options.callTimeoutMs, 5_000, 'callTimeoutMs');
 		this.fallbackShare = positive(options.fallbackShare, 0.25, 'fallbackShare');
 		this.retryDatabaseMs = positive(options.retryDatabaseMs, 30_000, 'retryDatabaseMs');
@@ -163,8 +178,8 @@ export class SharedRateBudget implements AccountBudget {
 		const now = this.clock.now();
 		this.counters.throttled++;
 		const validRetryAfter = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0 ? Math.round(retryAfterMs) : undefined;
-		// Hold back at once, before the database answers: no more calls from this process's lease.
-		this.stash.count = 0;
+		// Hold back at once, before the database answers: no more calls from this process's reservation.
+		this.slots.dropAll();
 		this.episodeStart ??= now;
 		if (shared.epoch === this.epoch && this.reactedEpoch !== this.epoch) {
 			this.reactedEpoch = this.epoch;
@@ -200,11 +215,14 @@ export class SharedRateBudget implements AccountBudget {
 		if (shared.fallback) this.fallback?.reportFailure(shared.fallback);
 	}
 
-	stats(): RateBudgetStats & { takes: number; fallbacks: number; fallingBack: boolean } {
+	stats(): RateBudgetStats & { takes: number; fallbacks: number; fallingBack: boolean; slotsReserved: number; slotsDropped: number; slotsReleased: number } {
 		const now = this.clock.now();
 		const fallback = this.fallback?.stats();
 		return {
 			...this.counters,
+			slotsReserved: this.slots.counts.reserved,
+			slotsDropped: this.slots.counts.dropped,
+			slotsReleased: this.slots.counts.released,
 			configuredRequestsPerMinute: this.configuredRequestsPerMinute,
 			currentRequestsPerMinute: this.currentRequestsPerMinute,
 			pausedUntil: this.pausedUntil > now ? this.pausedUntil : (fallback?.pausedUntil ?? null),
@@ -215,6 +233,8 @@ export class SharedRateBudget implements AccountBudget {
 
 	close(): void {
 		this.closed = true;
+		this.closing.abort();
+		this.slots.dropAll();
 		this.timer.stop();
 		for (const controller of this.inFlight) controller.abort();
 		this.fallback?.close();
@@ -233,8 +253,10 @@ export class SharedRateBudget implements AccountBudget {
 			const head = this.queue.head;
 			if (!head) {
 				this.timer.stop();
+				this.releaseWhenIdle();
 				return;
 			}
+			this.idleSince = null;
 			if (this.fallback) {
 				// Everyone waiting moves to the fallback budget, in order.
 				const waiters = this.queue.takeAll();
@@ -260,16 +282,20 @@ export class SharedRateBudget implements AccountBudget {
 				this.timer.at(readyAt);
 				return;
 			}
-			if (this.stash.count > 0 && this.stash.expiresAt <= now) this.stash.count = 0;
-			if (this.stash.count === 0) {
-				if (this.nextTakeAt > now) this.timer.at(this.nextTakeAt);
-				else this.take();
+			this.slots.dropStale(now, Math.max(1, Math.ceil((this.spendingPerMinute / 60_000) * this.leaseTtlMs)));
+			// Reserve the next slots before these run out, so calls do not wait on the database.
+			if (this.nextTakeAt <= now && this.runningLow(now)) this.take();
+			if (this.slots.length === 0) {
+				if (!this.taking && this.nextTakeAt > now) this.timer.at(this.nextTakeAt);
 				return;
 			}
-			this.stash.count--;
+			const slotAt = this.slots.next ?? now;
+			if (slotAt > now) {
+				this.timer.at(this.nextTakeAt > now && this.runningLow(now) ? Math.min(slotAt, this.nextTakeAt) : slotAt);
+				return;
+			}
+			this.slots.spend();
 			this.recentGrants.push(now);
-			// Ask for the next lease while this one is being used, so calls do not wait on the database.
-			if (this.stash.count <= this.lastWant / 2 && this.nextTakeAt <= now) this.take();
 			if (Number.isFinite(this.runCap)) this.localNextAt = Math.max(now, this.localNextAt) + 60_000 / this.runCap;
 			this.queue.shift();
 			const waitedMs = now - head.enqueuedAt;
@@ -280,27 +306,74 @@ export class SharedRateBudget implements AccountBudget {
 		}
 	}
 
-	/** One take in flight at a time; asks for what the queue needs, at most about a second's worth. */
+	/** This process's rate now: the account's current one, never above this run's own. */
+	private get spendingPerMinute(): number {
+		return Math.min(this.current, this.runCap);
+	}
+
+	/** Its last slot is due within a quarter of the horizon, at most 1 s, at least 250 ms: time to reserve more. */
+	private runningLow(now: number): boolean {
+		// Early enough for the database to answer (three of its last answers' time), and no earlier: what
+		// is still held when asking again is room the horizon cannot grant.
+		return this.slots.endsBefore(now + Math.min(1_000, this.horizonMs / 4, Math.max(250, 3 * this.takeRoundTripMs)));
+	}
+
+	/** Idle for `leaseTtlMs` with slots left (the run ended or waits on something else): give them back. */
+	private releaseWhenIdle(): void {
+		if (this.slots.length === 0 || this.fallback) return;
+		const now = this.clock.now();
+		this.idleSince ??= now;
+		if (now >= this.idleSince + this.leaseTtlMs) {
+			void this.releaseUnspent();
+			return;
+		}
+		// One check at a time, never cancelled (the queue empties between most grants of a busy run).
+		if (this.idleCheckPending) return;
+		this.idleCheckPending = true;
+		this.clock.sleep(this.idleSince + this.leaseTtlMs - now, this.closing.signal).then(
+			() => {
+				this.idleCheckPending = false;
+				if (!this.queue.head) this.releaseWhenIdle();
+			},
+			() => undefined,
+		);
+	}
+
+	/**
+	 * Gives the unspent slots back to the account (best effort: a process that cannot, e.g. killed, only
+	 * makes the account slower for up to the horizon). The engine awaits it before closing.
+	 */
+	async releaseUnspent(): Promise<void> {
+		if (this.slots.length === 0 || this.fallback) return;
+		const count = this.slots.releaseAll();
+		const request = { count, epoch: this.epoch, requestsPerMinute: this.runRate };
+		await this.call((signal) => this.store.releaseBudget(this.account, request, signal)).catch(() => undefined);
+	}
+
+	/**
+	 * One take in flight at a time. Asks for what this process used over the last horizon and half again
+	 * (at least `minReservation`, or the queue), never more than the horizon holds at its rate.
+	 */
 	private take(): void {
 		if (this.taking) return;
 		this.taking = true;
-		const leaseMax = Math.max(1, Math.ceil((this.configuredRequestsPerMinute / 60) * this.leaseSeconds));
-		// What the queue needs now, or a quarter second of what this process has been using.
 		const now = this.clock.now();
-		while (this.recentGrants.length > 0 && this.recentGrants[0] <= now - 1_000) this.recentGrants.shift();
-		const want = Math.min(leaseMax, Math.max(1, this.queue.length, Math.ceil(this.recentGrants.length / 4)));
-		this.lastWant = want;
+		while (this.recentGrants.length > 0 && this.recentGrants[0] <= now - this.horizonMs) this.recentGrants.shift();
+		const most = Math.max(1, Math.ceil((this.spendingPerMinute / 60_000) * this.horizonMs));
+		const want = Math.min(most, Math.max(this.queue.length, this.minReservation, Math.ceil(this.recentGrants.length * 1.5)));
 		const successes = this.successes;
 		this.successes = 0;
 		this.counters.takes++;
-		this.call((signal) => this.store.takeBudget(this.account, { want, requestsPerMinute: this.runRate, successes, epoch: this.epoch }, signal)).then(
+		const sentAt = now;
+		const request = { want, horizonMs: this.horizonMs, requestsPerMinute: this.runRate, successes, epoch: this.epoch };
+		this.call((signal) => this.store.reserveBudget(this.account, request, signal)).then(
 			(answer) => {
 				this.taking = false;
 				const now = this.clock.now();
+				this.takeRoundTripMs = now - sentAt;
 				this.apply(answer);
-				if (!this.fallback && !(this.pausedUntil > now) && answer.granted > 0) {
-					this.stash = { count: (this.stash.expiresAt > now ? this.stash.count : 0) + answer.granted, expiresAt: now + this.leaseTtlMs };
-				}
+				if (!this.fallback && !(this.pausedUntil > now) && answer.granted > 0) this.slots.add(now, answer.slotsMs, Number.isFinite(this.runCap) && this.runCap < this.current ? 60_000 / this.runCap : 0);
+				// Nothing granted (paused, or the horizon reserved by others): the database says when to ask again.
 				this.nextTakeAt = answer.granted > 0 ? 0 : now + Math.max(this.minPollMs, answer.waitMs);
 				this.pump();
 			},
@@ -324,7 +397,7 @@ export class SharedRateBudget implements AccountBudget {
 		this.current = answer.currentPerMinute;
 		const pausedUntil = local(answer.pausedUntil);
 		if (pausedUntil !== null && pausedUntil > now) {
-			this.stash.count = 0;
+			this.slots.dropAll();
 			this.extendPause(now, pausedUntil);
 		}
 		this.episodeStart = local(answer.episodeStartedAt);
@@ -383,7 +456,7 @@ export class SharedRateBudget implements AccountBudget {
 		if (!this.fallback || this.taking || this.clock.now() < this.fallbackSince + this.retryDatabaseMs) return;
 		this.taking = true;
 		this.fallbackSince = this.clock.now();
-		this.call((signal) => this.store.takeBudget(this.account, { want: 0, requestsPerMinute: this.runRate, successes: 0, epoch: this.epoch }, signal)).then(
+		this.call((signal) => this.store.reserveBudget(this.account, { want: 0, horizonMs: this.horizonMs, requestsPerMinute: this.runRate, successes: 0, epoch: this.epoch }, signal)).then(
 			(answer) => {
 				this.taking = false;
 				// The fallback's own waiters drain at its rate; new calls go to the shared budget.

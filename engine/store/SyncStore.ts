@@ -299,19 +299,20 @@ export class SyncStore {
 		return this.rpc<AlertStateChange[]>('sync_record_alerts', { p_states: states, p_channel: channel });
 	}
 
-	/** Takes up to `want` tokens of the account's shared SprintHub budget (sync_budget_take). */
-	async takeBudget(
+	/** Reserves up to `want` slots of the account's shared SprintHub budget within a horizon (sync_budget_reserve). */
+	async reserveBudget(
 		account: BudgetAccount,
-		request: { want: number; requestsPerMinute: number; successes: number; epoch: number | null },
+		request: { want: number; horizonMs: number; requestsPerMinute: number; successes: number; epoch: number | null },
 		signal?: AbortSignal,
 	): Promise<BudgetAnswer> {
 		const raw = await this.rpc<RawBudgetAnswer>(
-			'sync_budget_take',
+			'sync_budget_reserve',
 			{
 				p_account_key: account.key,
 				p_base_url: account.baseUrl,
 				p_instance: account.instance,
 				p_want: request.want,
+				p_horizon_ms: Math.round(request.horizonMs),
 				p_rate: request.requestsPerMinute,
 				p_successes: request.successes,
 				p_epoch: request.epoch,
@@ -319,6 +320,12 @@ export class SyncStore {
 			signal,
 		);
 		return budgetAnswer(raw);
+	}
+
+	/** Gives back reserved slots of the account's shared budget that this process will not spend (sync_budget_release). */
+	async releaseBudget(account: BudgetAccount, request: { count: number; epoch: number | null; requestsPerMinute: number }, signal?: AbortSignal): Promise<BudgetAnswer> {
+		const args = { p_account_key: account.key, p_base_url: account.baseUrl, p_instance: account.instance, p_count: request.count, p_epoch: request.epoch, p_rate: request.requestsPerMinute };
+		return budgetAnswer(await this.rpc<RawBudgetAnswer>('sync_budget_release', args, signal));
 	}
 
 	/** Reports a throttled SprintHub call to the account's shared budget (sync_budget_throttle). */
@@ -438,6 +445,7 @@ interface RawBudgetAnswer {
 	paused_until: string | null;
 	episode_started_at: string | null;
 	now: string;
+	slots_ms?: Array<number | string>;
 }
 
 function budgetAnswer(raw: RawBudgetAnswer): BudgetAnswer {
@@ -452,6 +460,7 @@ function budgetAnswer(raw: RawBudgetAnswer): BudgetAnswer {
 		pausedUntil: time(raw.paused_until),
 		episodeStartedAt: time(raw.episode_started_at),
 		now: Date.parse(raw.now),
+		slotsMs: (raw.slots_ms ?? []).map(Number),
 	};
 }
 

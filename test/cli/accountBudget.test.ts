@@ -16,7 +16,7 @@ const SERVER = { requests: 200, windowMs: 20_000, mode: '429' as const };
 const ACCOUNT_RATE = 540;
 /**
  * Calls in any span may exceed rate × span by the bucket's capacity (a quarter second of calls, see the
- * migration) plus what a lease may still hold (tokens expire 1 s after their grant).
+ * migration) plus what a process may still hold due (it keeps at most 1 s of due, unspent slots).
  */
 const TOLERANCE = Math.ceil(ACCOUNT_RATE / 240) + ACCOUNT_RATE / 60;
 
@@ -79,7 +79,7 @@ it('a process SIGKILLed while it holds budget tokens: the others carry on within
 	const [granted0] = await world.stack.query<{ granted_total: string }>('select granted_total from sync_account_budgets');
 	const victim = cli(['sync', '811', '--progress', 'lines']);
 	const survivors = [812, 813].map((id) => cli(['sync', String(id), '--progress', 'lines']));
-	// Killed in the middle of its detail calls: it always holds a lease of a token or two then.
+	// Killed in the middle of its detail calls: it always holds reserved slots then.
 	await waitUntil('the victim to be fetching details', () => world.sim.requests.filter((entry) => entry.endpoint === 'leadDetail').length > 30);
 	victim.child.kill('SIGKILL');
 	expect((await victim.done).signal).toBe('SIGKILL');

@@ -155,7 +155,7 @@ describe('a sync whose database has no budget functions (migration not applied)'
 	beforeAll(async () => {
 		world = await startSyncWorld({ seed: 7, segments: [{ id: 701, name: 'Fallback', size: 60 }] });
 		await world.addSegments(701);
-		await world.stack.query('drop function public.sync_budget_take(text, text, text, integer, numeric, integer, bigint)');
+		await world.stack.query('drop function public.sync_budget_reserve(text, text, text, integer, integer, numeric, integer, bigint)');
 		await world.stack.reloadSchema();
 	}, 60_000);
 	afterAll(() => world?.stop());
