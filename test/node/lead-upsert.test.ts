@@ -1,4 +1,4 @@
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeOperationError, type IDataObject } from 'n8n-workflow';
 import { startSyncWorld, type SyncWorld } from '../support/world';
 import { NodeRunner } from './support/fixtures';
 import { stopN8n } from './support/n8n';
@@ -102,7 +102,7 @@ describe('Fetch From SprintHub (the default)', () => {
 describe('Use the Input Record (guarded)', () => {
 	test('never brings a deleted lead back, never overwrites a newer record, applies a newer one', async () => {
 		const [a, b] = world.sim.truth.segmentMemberIds(301).slice(20, 22).sort((x, y) => x - y);
-		const upsert = (items: object[]) => runner.run({ resource: 'lead', operation: 'upsert', source: 'input', options: { complete: true } }, { items });
+		const upsert = (items: IDataObject[]) => runner.run({ resource: 'lead', operation: 'upsert', source: 'input', options: { complete: true } }, { items });
 		await upsert([
 			{ id: a, email: 'a@example.test', updatedDate: '2026-11-10T00:00:00.000Z' },
 			{ id: b, email: 'b@example.test', updatedDate: '2026-11-10T00:00:00.000Z' },
@@ -156,7 +156,7 @@ describe('an AI agent cannot widen what the user allowed', () => {
 
 describe('Lead → Check Webhook Request', () => {
 	const json = { 'content-type': 'application/json' };
-	const check = (items: object[], parameters: object = {}) =>
+	const check = (items: IDataObject[], parameters: IDataObject = {}) =>
 		runner.run(
 			{ resource: 'lead', operation: 'checkWebhook', ...parameters },
 			{ items, credentials: { httpHeaderAuth: { name: 'X-SprintHub-Secret', value: WEBHOOK_SECRET } } },
@@ -191,7 +191,7 @@ describe('Lead → Check Webhook Request', () => {
 
 	test('URL secret: compared with the Header Auth credential’s value; the secret is passed on nowhere', async () => {
 		const query = (secret?: string) => ({ headers: json, query: secret === undefined ? {} : { secret }, body: { id: 14 } });
-		const run = await check([query(WEBHOOK_SECRET), query('wrong'), query(), query(`${WEBHOOK_SECRET}x`)], { secretCheck: 'query' });
+		const run = await check([query(WEBHOOK_SECRET), query('wrong'), query(), query(`${WEBHOOK_SECRET}x`)], { senderCheck: 'query' });
 		expect(run.main.map((item) => item.json.statusCode)).toEqual([202, 401, 401, 401]);
 		expect(JSON.stringify(run.main)).not.toContain(WEBHOOK_SECRET);
 		expect(run.logs.map((line) => JSON.stringify(line)).join('\n')).not.toContain(WEBHOOK_SECRET);
@@ -199,7 +199,7 @@ describe('Lead → Check Webhook Request', () => {
 
 	test('a short secret in the credential is refused with what to do', async () => {
 		const run = await runner.run(
-			{ resource: 'lead', operation: 'checkWebhook', secretCheck: 'query' },
+			{ resource: 'lead', operation: 'checkWebhook', senderCheck: 'query' },
 			{ items: [{ headers: json, query: { secret: 'short' }, body: { id: 1 } }], credentials: { httpHeaderAuth: { name: 'X', value: 'short' } } },
 		);
 		expect(run.error).toBeInstanceOf(NodeOperationError);

@@ -63,7 +63,8 @@ export const versionDescription: INodeTypeDescription = {
 		},
 		// The URL secret of the webhook workflow: the Value of the same Header Auth credential the
 		// Webhook node checks, so one secret serves both kinds of sender.
-		{ name: 'httpHeaderAuth', displayName: 'Webhook Secret', required: true, displayOptions: { show: { secretCheck: ['query'] } } },
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed -- n8n's own Header Auth credential, the one the Webhook node uses
+		{ name: 'httpHeaderAuth', displayName: 'Webhook Secret', required: true, displayOptions: { show: { senderCheck: ['query'] } } },
 	],
 	properties: [
 		{

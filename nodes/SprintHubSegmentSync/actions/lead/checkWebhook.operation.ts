@@ -11,8 +11,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const properties: INodeProperties[] = [
 	{
-		displayName: 'Secret Check',
-		name: 'secretCheck',
+		displayName: 'Sender Check',
+		name: 'senderCheck',
 		type: 'options',
 		noDataExpression: true,
 		options: [
@@ -31,11 +31,11 @@ const properties: INodeProperties[] = [
 	},
 	{
 		displayName: 'Query Parameter',
-		name: 'secretParameter',
+		name: 'queryParameter',
 		type: 'string',
 		default: 'secret',
-		displayOptions: { show: { secretCheck: ['query'] } },
-		description: 'The name of the query parameter that carries the secret: https://…/webhook/sprinthub-lead-url?secret=…',
+		displayOptions: { show: { senderCheck: ['query'] } },
+		description: 'The name of the query parameter that carries the secret, e.g. secret for a URL ending in ?secret=…',
 	},
 ];
 
@@ -54,9 +54,9 @@ interface WebhookItem {
  * passed on, so the secret goes no further than the Webhook node's own output.
  */
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], provider: EngineProvider): Promise<INodeExecutionData[]> {
-	const secretCheck = this.getNodeParameter('secretCheck', 0, 'none') as string;
+	const senderCheck = this.getNodeParameter('senderCheck', 0, 'none') as string;
 	let secretDigest: Buffer | undefined;
-	if (secretCheck === 'query') {
+	if (senderCheck === 'query') {
 		const credential = (await this.getCredentials('httpHeaderAuth', 0)) as { value?: unknown };
 		const secret = String(credential.value ?? '');
 		provider.secrets.add(secret);
@@ -74,7 +74,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		const request = items[itemIndex].json as WebhookItem;
 		let verdict: Verdict;
 		if (secretDigest) {
-			const name = String(this.getNodeParameter('secretParameter', itemIndex, 'secret') ?? '').trim() || 'secret';
+			const name = String(this.getNodeParameter('queryParameter', itemIndex, 'secret') ?? '').trim() || 'secret';
 			const given = request.query?.[name];
 			verdict =
 				typeof given === 'string' && timingSafeEqual(digest(given), secretDigest)

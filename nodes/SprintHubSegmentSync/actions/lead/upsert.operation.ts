@@ -72,7 +72,7 @@ const properties: INodeProperties[] = [
 				type: 'boolean',
 				default: false,
 				description:
-					'Use the Input Record: whether each record carries every field of the lead (it then replaces what is stored). Off: the fields given are merged into the stored record, as for a partial webhook body.',
+					'Whether each record carries every field of the lead (Use the Input Record only): it then replaces what is stored. Off: the fields given are merged into the stored record, as for a partial webhook body.',
 			},
 			schemaOptionProperty,
 		],
