@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { updateDisplayOptions } from 'n8n-workflow';
 import { parameterError, toNodeError } from '../../helpers/errors';
 import { refuseAgentChoice } from '../../helpers/fixedByUser';
+import { numberOption, schemaOf } from '../../helpers/inputs';
 import { errorItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
 import { schemaOptionProperty } from '../common.descriptions';
@@ -101,11 +102,9 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 				{ path: 'options.schema', label: 'Database Schema' },
 			]);
 			const field = String(this.getNodeParameter('recordField', itemIndex, '') ?? '').trim();
-			const options = this.getNodeParameter('options', itemIndex, {}) as { complete?: boolean; schema?: string; coalesceSeconds?: number };
-			const coalesceSeconds = Number(options.coalesceSeconds ?? 2);
-			if (!Number.isFinite(coalesceSeconds) || coalesceSeconds < 0 || coalesceSeconds > 60) {
-				throw parameterError(this.getNode(), itemIndex, `Coalesce Window "${options.coalesceSeconds}" is not a number of seconds from 0 to 60`, 'Set Coalesce Window to e.g. 2.');
-			}
+			const options = this.getNodeParameter('options', itemIndex, {}) as { complete?: unknown; schema?: unknown; coalesceSeconds?: unknown };
+			const coalesceSeconds =
+				numberOption.call(this, options.coalesceSeconds, 'Coalesce Window (Seconds)', itemIndex, { min: 0, max: 60, fix: 'Set Coalesce Window to a number of seconds, e.g. 2.' }) ?? 2;
 			const value = field ? readPath(items[itemIndex].json, field) : items[itemIndex].json;
 			if (value === undefined) {
 				throw parameterError(
@@ -115,7 +114,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 					'Set Record Field to where the lead record is in the input item (empty for the whole item).',
 				);
 			}
-			const settings = { complete: options.complete === true, schema: options.schema?.trim() || undefined, coalesceMs: Math.round(coalesceSeconds * 1000) };
+			const settings = { complete: options.complete === true, schema: schemaOf.call(this, options.schema, itemIndex), coalesceMs: Math.round(coalesceSeconds * 1000) };
 			for (const record of Array.isArray(value) ? value : [value]) pending.push({ itemIndex, record: unwrap(record), ...settings });
 			output[itemIndex] = [];
 		} catch (error) {
