@@ -4,7 +4,10 @@ import { mapWithConcurrency } from '../../../../engine/sync/concurrency';
 import { toNodeError } from '../../helpers/errors';
 import { errorItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
+import { leadIdOf } from '../../helpers/webhookRequest';
 import type { PendingRecord } from './upsert.operation';
+
+export { leadIdOf };
 
 /** Leads refreshed at once; each still waits for the account's SprintHub budget. */
 const CONCURRENCY = 32;
@@ -52,13 +55,6 @@ export async function upsertFetched(
 }
 
 /** The lead id in a record ({id: 123}), or the id itself (123 or "123"). */
-export function leadIdOf(value: unknown): number | undefined {
-	const raw = value && typeof value === 'object' && !Array.isArray(value) ? (value as { id?: unknown }).id : value;
-	const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
-	if (!/^\d+$/.test(text)) return undefined;
-	const id = Number(text);
-	return Number.isSafeInteger(id) && id > 0 ? id : undefined;
-}
 
 function idAsSent(value: unknown): IDataObject['id'] {
 	const raw = value && typeof value === 'object' && !Array.isArray(value) ? (value as { id?: unknown }).id : value;
