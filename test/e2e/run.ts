@@ -469,7 +469,7 @@ async function runOn(major: N8nMajor, tarball: string): Promise<void> {
 					signal: AbortSignal.timeout(30_000),
 				});
 				assertEqual(response.status, 202, 'webhook status (answered before the upsert)');
-				// The webhook workflow keeps no execution (it would hold the secret): the alerts say it failed.
+				// The alerts say the webhook run failed (its execution is also kept, without the secret).
 				await smtp.waitForMessages(1, 60_000);
 				await slack.waitForMessages(1, 30_000);
 			} finally {
