@@ -9,6 +9,7 @@ const esbuild = require('esbuild');
 
 const entries = [
 	{ in: 'nodes/SprintHubSegmentSync/SprintHubSegmentSync.node.ts', out: 'dist/nodes/SprintHubSegmentSync/SprintHubSegmentSync.node.js' },
+	{ in: 'nodes/SprintHubLeadTrigger/SprintHubLeadTrigger.node.ts', out: 'dist/nodes/SprintHubLeadTrigger/SprintHubLeadTrigger.node.js' },
 	{ in: 'credentials/SprintHubApi.credentials.ts', out: 'dist/credentials/SprintHubApi.credentials.js' },
 	{ in: 'cli/sprinthub-sync.ts', out: 'dist/cli/sprinthub-sync.js', banner: '#!/usr/bin/env node' },
 ];

@@ -126,6 +126,12 @@ export class SyncEngine {
 		return this.budget;
 	}
 
+	/** Where this engine reads and writes, without secrets: SprintHub account, database, schema. */
+	get scope(): string {
+		const { sprinthub, supabase } = this.options;
+		return [budgetAccount(sprinthub.baseUrl, sprinthub.instance).key, normalizeSupabaseUrl(supabase.url), supabase.schema ?? 'public'].join('|');
+	}
+
 	/** A SprintHub client; cheap, one per run, sharing the account's pool and budget. */
 	sprintHub(onEvent?: (event: SprintHubEvent) => void): SprintHubClient {
 		const s = this.options.sprinthub;

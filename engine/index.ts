@@ -7,6 +7,8 @@ export { fromStoreError } from './sync/databaseCalls';
 export type { SegmentSyncOptions, SyncStoreForRuns } from './sync/syncSegment';
 export type * from './sync/ports';
 export { mergeLeadRecords } from './sync/mergeLead';
+export { LeadRefresher, leadRefresher } from './sync/leadRefresh';
+export type { LeadRefreshPorts, LeadRefreshResult, LeadRefreshStatus } from './sync/leadRefresh';
 export { SyncError, toSyncError, isSyncError } from './errors';
 export { redactSecrets } from './redaction';
 export type { SyncErrorClass, SyncErrorJson } from './errors';

@@ -287,6 +287,22 @@ export class SyncStore {
 		return this.rpc<LeadUpsertResult[]>('sync_upsert_leads', { p_records: records, p_complete: options.complete ?? false });
 	}
 
+	/**
+	 * Upserts records as given, guarded (sync_upsert_leads_guarded): a lead marked deleted is not
+	 * brought back and a stored lead with a newer change marker is not overwritten (status skipped).
+	 */
+	async upsertLeadsGuarded(records: unknown[], options: UpsertLeadsOptions = {}): Promise<LeadUpsertResult[]> {
+		if (records.length === 0) return [];
+		return this.rpc<LeadUpsertResult[]>('sync_upsert_leads_guarded', { p_records: records, p_complete: options.complete ?? false });
+	}
+
+	/** Marks known leads deleted outside a sync run (SprintHub answered 404); returns the ids newly marked. */
+	async markLeadsDeleted(leadIds: number[]): Promise<number[]> {
+		if (leadIds.length === 0) return [];
+		const ids = await this.rpc<Array<number | string>>('sync_mark_leads_deleted', { p_lead_ids: leadIds });
+		return ids.map(Number);
+	}
+
 	/** Stored leads by id (unknown ids are absent). */
 	async leads(leadIds: number[]): Promise<Array<Record<string, unknown> & { id: number }>> {
 		if (leadIds.length === 0) return [];

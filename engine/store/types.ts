@@ -285,7 +285,7 @@ export interface RunLog {
 }
 
 /** What sync_upsert_leads did with one input record (in input order). */
-export type LeadUpsertStatus = 'inserted' | 'updated' | 'unchanged' | 'rejected' | 'duplicate';
+export type LeadUpsertStatus = 'skipped' | 'inserted' | 'updated' | 'unchanged' | 'rejected' | 'duplicate';
 
 export interface LeadUpsertResult {
 	/** Position in the array sent. */

@@ -11,6 +11,7 @@
  * of every step go to a folder the run prints. Used by run.ts and by editor.e2e.ts, which can also
  * refresh the README's screenshots (npm run screenshots).
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -332,6 +333,8 @@ export async function runEditorBrowser(major: N8nMajor, tarball: string, check: 
 			await instance.importCredentials([
 				{ id: 'E2eBSlackCred0001', name: 'Slack account', type: 'slackApi', data: { accessToken: 'xoxb-e2e-browser-token' } },
 				{ id: 'E2eBSmtpCred00001', name: 'SMTP account', type: 'smtp', data: { host: '127.0.0.1', port: 2525, secure: false } },
+				// The lead webhook trigger's Header Auth (the secret SprintHub sends).
+				{ id: 'E2eBWebhookCred01', name: 'SprintHub webhook secret', type: 'httpHeaderAuth', data: { name: 'X-SprintHub-Secret', value: randomBytes(32).toString('hex') } },
 			]);
 			const { readyMs } = await instance.start();
 			timings.push(`n8n ${major} editor: n8n start ready in ${seconds(readyMs)} s`);

@@ -56,7 +56,7 @@ describe('Lead → Create or Update (upsert)', () => {
 			{ body: { email: 'no-id@example.com' } },
 			{ body: [{ id: 'x1' }, { id: a, city: 'Recife' }] },
 		];
-		const run = await runner.run({ resource: 'lead', operation: 'upsert', recordField: 'body', options: { complete: true } }, { items });
+		const run = await runner.run({ resource: 'lead', operation: 'upsert', source: 'input', recordField: 'body', options: { complete: true } }, { items });
 		expect(run.error).toBeUndefined();
 		expect(run.main.map((item) => [item.pairedItem, item.json.id, item.json.status])).toEqual([
 			[{ item: 0 }, a, 'duplicate'],
@@ -78,9 +78,12 @@ describe('Lead → Create or Update (upsert)', () => {
 		expect(byLead.get(a)!.raw).toEqual({ id: a, city: 'Recife' });
 
 		// The same body again changes nothing; a partial body merges into the stored record.
-		const again = await runner.run({ resource: 'lead', operation: 'upsert', recordField: 'body', options: { complete: true } }, { items: [items[1]] });
+		const again = await runner.run({ resource: 'lead', operation: 'upsert', source: 'input', recordField: 'body', options: { complete: true } }, { items: [items[1]] });
 		expect(again.main[0].json.status).toBe('unchanged');
-		const partial = await runner.run({ resource: 'lead', operation: 'upsert' }, { items: [{ id: b, stage: 'Won' }] });
+		// A partial body must say it is newer (updatedDate) than the stored lead, or it is skipped.
+		const unmarked = await runner.run({ resource: 'lead', operation: 'upsert', source: 'input' }, { items: [{ id: b, stage: 'Won' }] });
+		expect(unmarked.main[0].json).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/no valid updatedDate/) });
+		const partial = await runner.run({ resource: 'lead', operation: 'upsert', source: 'input' }, { items: [{ id: b, stage: 'Won', updatedDate: '2099-01-01T00:00:00.000Z' }] });
 		expect(partial.main[0].json.status).toBe('updated');
 		const [merged] = await world.stack.query<{ stage: string; email: string | null }>('select stage, email from leads where id = $1', [b]);
 		expect(merged).toEqual({ stage: 'Won', email: (recordB as Record<string, unknown>).email ?? null });
@@ -89,10 +92,10 @@ describe('Lead → Create or Update (upsert)', () => {
 	test('a missing record field is the item’s error; with continue on fail the others still go through', async () => {
 		const [id] = world.sim.truth.segmentMemberIds(202);
 		const items = [{ body: { id } }, { other: 1 }];
-		const stopped = await runner.run({ resource: 'lead', operation: 'upsert', recordField: 'body' }, { items });
+		const stopped = await runner.run({ resource: 'lead', operation: 'upsert', source: 'input', recordField: 'body' }, { items });
 		expect(stopped.error).toBeInstanceOf(NodeOperationError);
 		expect(stopped.error!.context?.itemIndex).toBe(1);
-		const continued = await runner.run({ resource: 'lead', operation: 'upsert', recordField: 'body' }, { items, onError: 'continueErrorOutput' });
+		const continued = await runner.run({ resource: 'lead', operation: 'upsert', source: 'input', recordField: 'body' }, { items, onError: 'continueErrorOutput' });
 		expect(continued.main.map((item) => [item.json.id, item.pairedItem])).toEqual([[id, { item: 0 }]]);
 		expect(continued.errorOutput.map((item) => item.pairedItem)).toEqual([{ item: 1 }]);
 		expect(String(continued.errorOutput[0].json.error)).toMatch(/no field "body"/);

@@ -32,9 +32,16 @@ describe('the node and CLI bundles', () => {
 		}
 	}, 60_000);
 
-	it('bundles both the node and the CLI, each with the engine inside', () => {
-		expect(analysed.map((bundle) => bundle.entry).sort()).toEqual(['cli/sprinthub-sync.ts', 'nodes/SprintHubSegmentSync/SprintHubSegmentSync.node.ts']);
-		for (const bundle of analysed) expect(bundle.inputs).toContain('engine/redaction.ts');
+	it('bundles the sync node and the CLI, each with the engine inside, and the lead trigger without it', () => {
+		expect(analysed.map((bundle) => bundle.entry).sort()).toEqual([
+			'cli/sprinthub-sync.ts',
+			'nodes/SprintHubLeadTrigger/SprintHubLeadTrigger.node.ts',
+			'nodes/SprintHubSegmentSync/SprintHubSegmentSync.node.ts',
+		]);
+		for (const bundle of analysed.filter((entry) => !entry.entry.includes('LeadTrigger'))) expect(bundle.inputs).toContain('engine/redaction.ts');
+		// The trigger checks a request and passes on an id: no engine, no supabase-js.
+		const trigger = analysed.find((entry) => entry.entry.includes('LeadTrigger'))!;
+		expect(trigger.inputs.filter((input) => input.startsWith('engine/') || input.includes('node_modules/'))).toEqual([]);
 	});
 
 	it('contains no file from test/ and no ManualClock', () => {

@@ -46,6 +46,8 @@ describe('the published package', () => {
 		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials, 'README.md', 'LICENSE', 'package.json']) expect(files).toContain(file);
 		expect(files).toContain('dist/nodes/SprintHubSegmentSync/sprinthub.svg');
 		expect(files).toContain('dist/nodes/SprintHubSegmentSync/sprinthub.dark.svg');
+		expect(files).toContain('dist/nodes/SprintHubLeadTrigger/sprinthub.svg');
+		expect(files).toContain('dist/nodes/SprintHubLeadTrigger/sprinthub.dark.svg');
 		expect(files.some((file) => /^supabase\/migrations\/\d+_.+\.sql$/.test(file))).toBe(true);
 		// What db push --include-roles runs first (the upgrade from the original system): the README's command needs it.
 		expect(files).toContain('supabase/roles.sql');
@@ -59,7 +61,7 @@ describe('the published package', () => {
 		expect(ids).toEqual(['sprinthubSegmentSync', 'sprinthubSyncAlerts', 'sprinthubLeadWebhook', 'sprinthubSyncDashboard']);
 	});
 
-	it('loads its node and credential in a clean folder that has only n8n-workflow', () => {
+	it('loads its nodes and credential in a clean folder that has only n8n-workflow', () => {
 		const app = join(work, 'n8n-user-folder');
 		execSync(`mkdir -p ${app}`);
 		writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'clean', version: '1.0.0', private: true }));
@@ -84,7 +86,7 @@ describe('the published package', () => {
 			}
 			console.log(JSON.stringify(out));`;
 		const loaded = JSON.parse(execFileSync(process.execPath, ['-e', probe], { cwd: app, encoding: 'utf8' })) as Record<string, { name: string }>;
-		expect(loaded[pkg.n8n.nodes[0]].name).toBe('sprintHubSegmentSync');
+		expect(pkg.n8n.nodes.map((file) => loaded[file].name)).toEqual(['sprintHubSegmentSync', 'sprintHubLeadTrigger']);
 		expect(loaded[pkg.n8n.credentials[0]].name).toBe('sprintHubApi');
 	}, 240_000);
 });

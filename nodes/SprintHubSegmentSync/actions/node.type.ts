@@ -1,6 +1,6 @@
 type SprintHubSegmentSyncMap = {
 	segment: 'add' | 'getLeads' | 'getMany' | 'pause' | 'reschedule' | 'resume' | 'runNow' | 'sync' | 'syncDue';
-	lead: 'get' | 'upsert';
+	lead: 'checkWebhook' | 'get' | 'upsert';
 	syncHealth: 'check' | 'report';
 	account: 'setRate';
 };

@@ -24,7 +24,7 @@ const operations: { [R in SprintHubSegmentSyncType['resource']]: Record<string, 
 		sync: segment.sync,
 		syncDue: segment.syncDue,
 	},
-	lead: { get: lead.get, upsert: lead.upsert },
+	lead: { checkWebhook: lead.checkWebhook, get: lead.get, upsert: lead.upsert },
 	syncHealth: { check: syncHealth.check, report: syncHealth.report },
 	account: { setRate: account.setRate },
 };

@@ -18,6 +18,8 @@ import * as syncHealth from './syncHealth/SyncHealth.resource';
  * not read that way.
  */
 const SPRINTHUB_ONLY_OPERATIONS = ['get', 'getLeads', 'getMany'];
+/** Operations that need neither SprintHub nor Supabase. */
+const NO_ACCOUNT_OPERATIONS = ['checkWebhook'];
 
 /**
  * The canvas subtitle: the operation as the node creator lists it ("Sync due segments"), not its
@@ -46,13 +48,23 @@ export const versionDescription: INodeTypeDescription = {
 	outputs: [NodeConnectionTypes.Main],
 	documentationUrl: 'https://github.com/n8n-nodes-sprinthub-sync/n8n-nodes-sprinthub-sync#node-operations',
 	credentials: [
-		{ name: 'sprintHubApi', displayName: 'SprintHub Account', required: true, testedBy: 'sprintHubApiTest' },
+		{
+			name: 'sprintHubApi',
+			displayName: 'SprintHub Account',
+			required: true,
+			testedBy: 'sprintHubApiTest',
+			displayOptions: { hide: { operation: NO_ACCOUNT_OPERATIONS } },
+		},
 		{
 			name: 'supabaseApi',
 			displayName: 'Supabase Project (Service Role)',
 			required: true,
-			displayOptions: { hide: { operation: SPRINTHUB_ONLY_OPERATIONS } },
+			displayOptions: { hide: { operation: [...SPRINTHUB_ONLY_OPERATIONS, ...NO_ACCOUNT_OPERATIONS] } },
 		},
+		// The URL secret of the webhook workflow: the Value of the same Header Auth credential the
+		// Webhook node checks, so one secret serves both kinds of sender.
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed -- n8n's own Header Auth credential, the one the Webhook node uses
+		{ name: 'httpHeaderAuth', displayName: 'Webhook Secret', required: true, displayOptions: { show: { senderCheck: ['query'] } } },
 	],
 	properties: [
 		{

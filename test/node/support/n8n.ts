@@ -74,6 +74,8 @@ export const nodeTypes: INodeTypes = {
 export interface Credentials {
 	sprintHubApi?: { baseUrl: string; instance: string; apiToken: string };
 	supabaseApi?: { host: string; serviceRole: string };
+	/** n8n's Header Auth credential (the webhook secret). */
+	httpHeaderAuth?: { name: string; value: string };
 }
 
 export interface RunNodeOptions {
@@ -110,6 +112,7 @@ export async function runNode(options: RunNodeOptions): Promise<NodeRun> {
 		credentials: {
 			sprintHubApi: { id: 'cred-sprinthub', name: 'SprintHub account' },
 			supabaseApi: { id: 'cred-supabase', name: 'Supabase account' },
+			httpHeaderAuth: { id: 'cred-webhook', name: 'SprintHub webhook secret' },
 		},
 		...(options.onError && options.onError !== 'stopWorkflow' ? { onError: options.onError } : {}),
 	};

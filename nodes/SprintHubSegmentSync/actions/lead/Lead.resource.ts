@@ -1,8 +1,9 @@
 import type { INodeProperties } from 'n8n-workflow';
+import * as checkWebhook from './checkWebhook.operation';
 import * as get from './get.operation';
 import * as upsert from './upsert.operation';
 
-export { get, upsert };
+export { checkWebhook, get, upsert };
 
 export const description: INodeProperties[] = [
 	{
@@ -12,6 +13,12 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		displayOptions: { show: { resource: ['lead'] } },
 		options: [
+			{
+				name: 'Check Webhook Request',
+				value: 'checkWebhook',
+				description: 'Check a request a Webhook node received (URL secret, content type, size, lead ID) before anything is written',
+				action: 'Check a webhook request',
+			},
 			{ name: 'Get', value: 'get', description: 'Get one lead with every field from SprintHub', action: 'Get a lead' },
 			{
 				name: 'Create or Update',
@@ -22,6 +29,7 @@ export const description: INodeProperties[] = [
 		],
 		default: 'upsert',
 	},
+	...checkWebhook.description,
 	...get.description,
 	...upsert.description,
 ];

@@ -1,14 +1,47 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
-import type { LeadUpsertResult } from '../../../../engine/store';
 import { parameterError, toNodeError } from '../../helpers/errors';
+import { refuseAgentChoice } from '../../helpers/fixedByUser';
+import { numberOption, schemaOf } from '../../helpers/inputs';
 import { errorItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
 import { schemaOptionProperty } from '../common.descriptions';
+import { upsertFetched } from './upsertFetched';
+import { upsertGiven } from './upsertGiven';
 
-const CHUNK = 500;
+export type UpsertSource = 'fetch' | 'input';
+
+/** One record (or lead id) of an input item, with the options of that item. */
+export interface PendingRecord {
+	itemIndex: number;
+	record: unknown;
+	complete: boolean;
+	schema?: string;
+	coalesceMs: number;
+}
 
 const properties: INodeProperties[] = [
+	{
+		displayName: 'Record Source',
+		name: 'source',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'Fetch From SprintHub',
+				value: 'fetch',
+				description:
+					'The input only names the lead (its ID); the record written is the one SprintHub returns now. A forged or stale body cannot change what is stored; an ID SprintHub does not know writes nothing (a stored lead is marked deleted).',
+			},
+			{
+				name: 'Use the Input Record (Trusted Input Only)',
+				value: 'input',
+				description:
+					'Writes the records as given, for input you trust. A lead marked deleted is not brought back, and a stored lead with a newer updatedDate is not overwritten.',
+			},
+		],
+		default: 'fetch',
+	},
 	{
 		displayName: 'Record Field',
 		name: 'recordField',
@@ -16,7 +49,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'body',
 		description:
-			'Where the SprintHub lead record is in each input item: empty for the whole item, or a field path such as body (a Webhook node) or body.lead. An array there upserts every record in it. A {"data": {"lead": …}} wrapper is unwrapped.',
+			'Where the lead is in each input item: empty for the whole item, or a field path such as body (a Webhook node) or body.lead. An array there gives several leads. A {"data": {"lead": …}} wrapper is unwrapped. Fetch From SprintHub reads only the ID there (a record with an ID, or the ID itself).',
 	},
 	{
 		displayName: 'Options',
@@ -26,12 +59,21 @@ const properties: INodeProperties[] = [
 		default: {},
 		options: [
 			{
+				displayName: 'Coalesce Window (Seconds)',
+				name: 'coalesceSeconds',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 60 },
+				default: 2,
+				description:
+					'Fetch From SprintHub: calls for the same lead within this window share one SprintHub call (within this n8n process)',
+			},
+			{
 				displayName: 'Complete Records',
 				name: 'complete',
 				type: 'boolean',
 				default: false,
 				description:
-					'Whether each record carries every field of the lead (it then replaces what is stored). Off: the fields given are merged into the stored record, as for a partial webhook body.',
+					'Whether each record carries every field of the lead (Use the Input Record only): it then replaces what is stored. Off: the fields given are merged into the stored record, as for a partial webhook body.',
 			},
 			schemaOptionProperty,
 		],
@@ -40,29 +82,29 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['lead'], operation: ['upsert'] } }, properties);
 
-interface PendingRecord {
-	itemIndex: number;
-	record: unknown;
-}
-
 /**
- * Every item's records go to the database in a few calls (chunks of 500). Each record comes back as
- * one item saying what happened (inserted, updated, unchanged, rejected with the reason, duplicate),
- * so a bad record never fails the others.
+ * Reads every item's leads with that item's options, then writes them: fetched from SprintHub (the
+ * default) or as given. Each lead comes back as one item saying what happened, so a bad record never
+ * fails the others.
  */
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], provider: EngineProvider): Promise<INodeExecutionData[]> {
+	const rawSource = this.getNode().parameters.source;
+	if (typeof rawSource === 'string' && rawSource.startsWith('=')) {
+		throw parameterError(this.getNode(), 0, 'Record Source cannot be an expression', 'Pick Fetch From SprintHub or Use the Input Record in the node itself.');
+	}
+	const source = (this.getNodeParameter('source', 0, 'fetch') as UpsertSource) === 'input' ? 'input' : 'fetch';
 	const output: Array<INodeExecutionData[] | undefined> = items.map(() => undefined);
 	const pending: PendingRecord[] = [];
-	let complete = false;
-	let schema: string | undefined;
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
+			refuseAgentChoice(this.getNode(), itemIndex, [
+				{ path: 'options.complete', label: 'Complete Records' },
+				{ path: 'options.schema', label: 'Database Schema' },
+			]);
 			const field = String(this.getNodeParameter('recordField', itemIndex, '') ?? '').trim();
-			const options = this.getNodeParameter('options', itemIndex, {}) as { complete?: boolean; schema?: string };
-			if (itemIndex === 0) {
-				complete = options.complete === true;
-				schema = options.schema?.trim() || undefined;
-			}
+			const options = this.getNodeParameter('options', itemIndex, {}) as { complete?: unknown; schema?: unknown; coalesceSeconds?: unknown };
+			const coalesceSeconds =
+				numberOption.call(this, options.coalesceSeconds, 'Coalesce Window (Seconds)', itemIndex, { min: 0, max: 60, fix: 'Set Coalesce Window to a number of seconds, e.g. 2.' }) ?? 2;
 			const value = field ? readPath(items[itemIndex].json, field) : items[itemIndex].json;
 			if (value === undefined) {
 				throw parameterError(
@@ -72,7 +114,8 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 					'Set Record Field to where the lead record is in the input item (empty for the whole item).',
 				);
 			}
-			for (const record of Array.isArray(value) ? value : [value]) pending.push({ itemIndex, record: unwrap(record) });
+			const settings = { complete: options.complete === true, schema: schemaOf.call(this, options.schema, itemIndex), coalesceMs: Math.round(coalesceSeconds * 1000) };
+			for (const record of Array.isArray(value) ? value : [value]) pending.push({ itemIndex, record: unwrap(record), ...settings });
 			output[itemIndex] = [];
 		} catch (error) {
 			const nodeError = toNodeError(error, { node: this.getNode(), itemIndex, secrets: provider.secrets, action: 'Lead Upsert' });
@@ -80,42 +123,12 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			output[itemIndex] = [errorItem(nodeError, itemIndex)];
 		}
 	}
-
-	for (let start = 0; start < pending.length; start += CHUNK) {
-		const chunk = pending.slice(start, start + CHUNK);
-		let results: LeadUpsertResult[];
-		try {
-			const engine = await provider.engine(chunk[0].itemIndex, { schema });
-			results = await engine.store.upsertLeads(chunk.map((entry) => entry.record), { complete });
-		} catch (error) {
-			const itemIndexes = [...new Set(chunk.map((entry) => entry.itemIndex))];
-			const nodeError = toNodeError(error, { node: this.getNode(), itemIndex: itemIndexes[0], secrets: provider.secrets, action: 'Lead Upsert' });
-			if (!this.continueOnFail()) throw nodeError;
-			for (const itemIndex of itemIndexes) {
-				if (output[itemIndex]!.some((item) => item.error)) continue;
-				output[itemIndex] = [errorItem(nodeError, itemIndex)];
-			}
-			continue;
-		}
-		results.forEach((result, position) => {
-			const { itemIndex } = chunk[position];
-			const target = output[itemIndex]!;
-			if (target.some((item) => item.error)) return;
-			target.push({ json: resultItem(result), pairedItem: { item: itemIndex } });
-		});
-	}
-	const counts = pending.length;
-	this.logger.info(`SprintHub Segment Sync: ${counts} lead record(s) upserted`, { node: this.getNode().name });
+	if (source === 'fetch') await upsertFetched.call(this, pending, output, provider);
+	else await upsertGiven.call(this, pending, output, provider);
+	this.logger.info(`SprintHub Segment Sync: ${pending.length} lead(s) upserted (${source === 'fetch' ? 'fetched from SprintHub' : 'as given'})`, {
+		node: this.getNode().name,
+	});
 	return output.flatMap((entry) => entry ?? []);
-}
-
-function resultItem(result: LeadUpsertResult): IDataObject {
-	return {
-		id: result.id as IDataObject['id'],
-		status: result.status,
-		reason: result.reason,
-		castProblems: result.cast_problems as IDataObject | null,
-	};
 }
 
 /** SprintHub answers wrap a lead as {"data": {"lead": …}}; webhooks may send it bare. */
@@ -125,7 +138,7 @@ function unwrap(record: unknown): unknown {
 	return record;
 }
 
-function readPath(json: IDataObject, path: string): unknown {
+function readPath(json: unknown, path: string): unknown {
 	let value: unknown = json;
 	for (const key of path.split('.')) {
 		if (value === null || typeof value !== 'object') return undefined;
