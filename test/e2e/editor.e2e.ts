@@ -11,38 +11,14 @@ import * as path from 'node:path';
 
 import { runEditorBrowser } from './editorBrowser';
 import { packPackage } from './support/installPackage';
-import { n8nInstallation, repoRoot, type N8nMajor } from './support/paths';
+import { repoRoot } from './support/paths';
 import { runCommand, tail } from './support/processes';
+import { argument, majorsFromArguments, scriptChecks } from './support/script';
 
-const outcomes: boolean[] = [];
-const timings: string[] = [];
-
-async function check(name: string, body: () => Promise<void>): Promise<boolean> {
-	const started = Date.now();
-	const took = () => ((Date.now() - started) / 1000).toFixed(1);
-	try {
-		await body();
-		outcomes.push(true);
-		console.log(`  ok   ${name} (${took()} s)`);
-		return true;
-	} catch (error) {
-		outcomes.push(false);
-		const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-		console.log(`  FAIL ${name} (${took()} s)\n${message.replace(/^/gm, '       ')}`);
-		return false;
-	}
-}
-
-function argument(flag: string): string | undefined {
-	const index = process.argv.indexOf(flag);
-	return index === -1 ? undefined : process.argv[index + 1];
-}
+const { check, timings, finish } = scriptChecks();
 
 async function main(): Promise<void> {
-	const which = argument('--n8n') ?? 'both';
-	const majors: N8nMajor[] = which === '1' ? [1] : which === '2' ? [2] : which === 'both' ? [1, 2] : [];
-	if (majors.length === 0) throw new Error(`--n8n must be 1, 2 or both, not ${which}`);
-	for (const major of majors) n8nInstallation(major);
+	const majors = majorsFromArguments();
 	const readmeImages = argument('--readme-images');
 	const started = Date.now();
 	const packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-editor-pack-'));
@@ -64,10 +40,7 @@ async function main(): Promise<void> {
 	} finally {
 		fs.rmSync(packDir, { recursive: true, force: true });
 	}
-	const failed = outcomes.filter((ok) => !ok).length;
-	console.log(`\n${timings.join('\n')}\ntotal ${((Date.now() - started) / 1000).toFixed(1)} s`);
-	console.log(`${outcomes.length - failed} passed, ${failed} failed`);
-	process.exitCode = failed === 0 && outcomes.length > 0 ? 0 : 1;
+	finish(started);
 }
 
 main().catch((error: unknown) => {
