@@ -272,7 +272,8 @@ function normalizeSupabaseUrl(input: string): string {
 	let url = String(input ?? '').trim();
 	if (!url) throw new Error('The Supabase URL is empty: use the project URL, e.g. https://abcd.supabase.co');
 	if (!/^https?:\/\//i.test(url)) url = `https://${url}`;
-	if (supabaseUrlProblem(url)) throw new Error(supabaseUrlProblem(url)!);
+	const problem = supabaseUrlProblem(url);
+	if (problem) throw new Error(problem);
 	return url.replace(/\/+$/, '').replace(/\/rest\/v1$/i, '');
 }
 

@@ -74,7 +74,7 @@ export class ListRecordsPlan {
 		if (!deps.account) return new ListRecordsPlan(deps, null, [], Date.now());
 		const account = deps.account;
 		const row = await deps.db.run(() => deps.store.listCapability(account.key));
-		const known = row && !row.list_complete ? await deps.db.run(() => deps.store.knownLeadFields()) : row ? [] : await deps.db.run(() => deps.store.knownLeadFields());
+		const known = row?.list_complete ? [] : await deps.db.run(() => deps.store.knownLeadFields());
 		return new ListRecordsPlan(deps, row, known, Date.now());
 	}
 

@@ -104,6 +104,7 @@ export class RunTally {
 	 * failure (the write resolved its quarantine, and the log row's `failed` went down with it).
 	 */
 	detailsWritten(writes: ReadonlyArray<{ id?: unknown; enriched?: boolean }>): void {
+		if (this.fetchFailedIds.size === 0) return;
 		for (const write of writes) {
 			if (write.enriched && this.fetchFailedIds.delete(Number(write.id))) this.stats.failed -= 1;
 		}

@@ -21,7 +21,8 @@ export function refuseAgentChoice(node: INode, itemIndex: number, paths: Array<{
 	}
 }
 
-function readPath(value: unknown, path: string): unknown {
+/** The value at a dotted path (`a.b.c`) in a JSON value, or undefined. */
+export function readPath(value: unknown, path: string): unknown {
 	let current = value;
 	for (const key of path.split('.')) {
 		if (current === null || typeof current !== 'object') return undefined;

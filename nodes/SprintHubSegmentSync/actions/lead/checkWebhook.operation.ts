@@ -5,8 +5,6 @@ import { forEachItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
 import { checkBody, MIN_SECRET_LENGTH, refuse, secretMatches, type Verdict, type WebhookRequest } from '../../helpers/webhookRequest';
 
-export { MAX_BODY_BYTES, checkBody } from '../../helpers/webhookRequest';
-
 const properties: INodeProperties[] = [
 	{
 		displayName: 'Sender Check',

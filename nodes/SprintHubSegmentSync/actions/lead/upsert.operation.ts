@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { parameterError, toNodeError } from '../../helpers/errors';
-import { refuseAgentChoice } from '../../helpers/fixedByUser';
+import { readPath, refuseAgentChoice } from '../../helpers/fixedByUser';
 import { numberOption, schemaOf } from '../../helpers/inputs';
 import { errorItem } from '../../helpers/itemLoop';
 import type { EngineProvider } from '../../transport';
@@ -136,13 +136,4 @@ function unwrap(record: unknown): unknown {
 	const data = record && typeof record === 'object' ? (record as { data?: { lead?: unknown } }).data : undefined;
 	if (data && typeof data === 'object' && data.lead && typeof data.lead === 'object') return data.lead;
 	return record;
-}
-
-function readPath(json: unknown, path: string): unknown {
-	let value: unknown = json;
-	for (const key of path.split('.')) {
-		if (value === null || typeof value !== 'object') return undefined;
-		value = (value as Record<string, unknown>)[key];
-	}
-	return value;
 }

@@ -7,8 +7,6 @@ import type { EngineProvider } from '../../transport';
 import { leadIdOf } from '../../helpers/webhookRequest';
 import type { PendingRecord } from './upsert.operation';
 
-export { leadIdOf };
-
 /** Leads refreshed at once; each still waits for the account's SprintHub budget. */
 const CONCURRENCY = 32;
 
@@ -54,8 +52,7 @@ export async function upsertFetched(
 	});
 }
 
-/** The lead id in a record ({id: 123}), or the id itself (123 or "123"). */
-
+/** The lead id as the item sent it ({id: 123}, 123 or "123"), for the result item. */
 function idAsSent(value: unknown): IDataObject['id'] {
 	const raw = value && typeof value === 'object' && !Array.isArray(value) ? (value as { id?: unknown }).id : value;
 	return (raw === undefined ? null : raw) as IDataObject['id'];

@@ -21,7 +21,9 @@ export async function upsertGiven(
 	const groups = new Map<string, PendingRecord[]>();
 	for (const entry of pending) {
 		const key = JSON.stringify([entry.schema ?? null, entry.complete]);
-		groups.set(key, [...(groups.get(key) ?? []), entry]);
+		let group = groups.get(key);
+		if (!group) groups.set(key, (group = []));
+		group.push(entry);
 	}
 	for (const group of groups.values()) {
 		for (let start = 0; start < group.length; start += CHUNK) {
