@@ -136,6 +136,51 @@ export async function saveWorkflow(page: Page): Promise<void> {
 }
 
 /**
+ * Opens the workflow menu and returns its "Import from File…" item (2.x: Import → From file), at rest.
+ * On a loaded machine the editor can draw the menu button before it answers clicks (CI saw the menu
+ * never open), so a menu that does not open within a few seconds is closed and clicked again. On
+ * failure the error names what the page showed instead (a dialog in the way, say).
+ */
+async function openImportFromFile(page: Page): Promise<ElementHandle<Element>> {
+	const importItems = '[data-test-id=workflow-menu-item-import], [data-test-id=workflow-menu-item-import-from-file]';
+	let attempts = 0;
+	try {
+		return await waitUntil(
+			async () => {
+				attempts += 1;
+				await page.click('[data-test-id=workflow-menu]');
+				const submenu = await page.waitForSelector(importItems, { visible: true, timeout: 5_000 }).catch(() => null);
+				if (!submenu) {
+					await page.keyboard.press('Escape');
+					return undefined;
+				}
+				if ((await submenu.evaluate((element) => element.getAttribute('data-test-id'))) === 'workflow-menu-item-import') await submenu.hover();
+				const item = await page.waitForSelector('[data-test-id=workflow-menu-item-import-from-file]', { visible: true, timeout: 5_000 }).catch(() => null);
+				if (!item) {
+					await page.keyboard.press('Escape');
+					return undefined;
+				}
+				// The menu slides in; a click while it moves can miss.
+				await waitUntilStill(item);
+				return item;
+			},
+			'the workflow menu shows Import from File',
+			60_000,
+		);
+	} catch (error) {
+		const inTheWay = await page
+			.$$eval('.el-message-box, .el-dialog, [role=dialog], .el-overlay', (elements) =>
+				elements
+					.filter((element) => (element as HTMLElement).offsetParent !== null || getComputedStyle(element).position === 'fixed')
+					.map((element) => (element as HTMLElement).innerText.trim().slice(0, 300))
+					.filter(Boolean),
+			)
+			.catch(() => [] as string[]);
+		throw new Error(`${(error as Error).message} (${attempts} clicks on the menu; dialogs on the page: ${inTheWay.length ? inTheWay.join(' | ') : 'none'}; at ${page.url()})`);
+	}
+}
+
+/**
  * A new workflow, then the workflow menu → Import from File… (2.x: Import → From file) → the file;
  * saved with Save (1.x) or by n8n itself (2.x saves every change).
  */
@@ -145,13 +190,8 @@ export async function importWorkflowFile(page: Page, baseUrl: string, file: stri
 	const autosaved = (await savesByItself(page))
 		? page.waitForResponse((response) => /^\/rest\/workflows(\/[^/]+)?$/.test(new URL(response.url()).pathname) && ['POST', 'PATCH'].includes(response.request().method()), { timeout: 60_000 })
 		: null;
-	await page.click('[data-test-id=workflow-menu]');
-	const submenu = await page.waitForSelector('[data-test-id=workflow-menu-item-import], [data-test-id=workflow-menu-item-import-from-file]', { visible: true });
-	if ((await submenu!.evaluate((element) => element.getAttribute('data-test-id'))) === 'workflow-menu-item-import') await submenu!.hover();
-	const item = await page.waitForSelector('[data-test-id=workflow-menu-item-import-from-file]', { visible: true });
-	// The menu slides in; a click while it moves can miss.
-	await waitUntilStill(item!);
-	const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 10_000 }), item!.click()]);
+	const item = await openImportFromFile(page);
+	const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 10_000 }), item.click()]);
 	await chooser.accept([file]);
 	await page.waitForSelector('[data-test-id=canvas-node]', { visible: true });
 	// The editor takes the workflow's name from the file a moment after drawing its nodes; saved before
