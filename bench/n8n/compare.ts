@@ -246,7 +246,8 @@ export async function benchN8nCompare(): Promise<Row[]> {
 		error: figure.measured.error ? figure.measured.error.slice(0, 200) : '',
 	}));
 	printTable(`Side by side in real n8n: segment of ${size} leads, ${LATENCY_MS} ms per call, paced at ${PACE_PER_MINUTE}/min, server limit ${SERVER_LIMIT.requests} per ${SERVER_LIMIT.windowMs} ms`, rows);
-	saveResults(`n8n-compare${majors.length === 1 ? `-${majors[0]}` : ''}`, {
+	const subset = only ? `-${only.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}` : '';
+	saveResults(`n8n-compare${majors.length === 1 ? `-${majors[0]}` : ''}${subset}`, {
 		size,
 		latencyMs: LATENCY_MS,
 		pacePerMinute: PACE_PER_MINUTE,
