@@ -260,6 +260,11 @@ export class N8nInstance {
 		throw new Error(`n8n ${command} was not ready after ${timeoutMs} ms\n${this.mainLog(40)}`);
 	}
 
+	/** Pid of the process started by `start()` (n8n's main process; its task runner is a child), or null. */
+	get mainPid(): number | null {
+		return this.mainProcess?.pid ?? null;
+	}
+
 	/** The last lines of the log of the process started by `start()`. */
 	mainLog(lines = 60): string {
 		return this.mainLogPath && fs.existsSync(this.mainLogPath) ? tail(fs.readFileSync(this.mainLogPath, 'utf8'), lines) : '';
