@@ -12,30 +12,18 @@
  * the account budget over any window, and none is throttled.
  * Used by run.ts (`runQueueSync`) and by queue-sync.e2e.ts on its own.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-
-import { Client } from 'pg';
-
 import { budgetAccount } from '../../engine';
 import { budgetWindows } from '../support/budgetWindows';
 import { startSimulator, type RequestLogEntry, type Simulator } from '../support/simulator';
 import { startStack, type Stack } from '../support/stack';
-import { installPackageTarball } from './support/installPackage';
-import { N8nInstance, type ExecutionRow, type WorkflowImport } from './support/n8nInstance';
-import { repoRoot, type N8nMajor } from './support/paths';
+import type { ExecutionRow, N8nInstance } from './support/n8nInstance';
+import { type N8nMajor } from './support/paths';
 import { sleep } from './support/processes';
-import { startRedis } from './support/redis';
-import { startSlackCapture } from './support/slackCapture';
-import { startSmtpCapture } from './support/smtpCapture';
+import { createQueueCluster, type QueueCluster } from './support/queueCluster';
 
 /** run.ts's `check`: runs one named check, records and prints its outcome. */
 export type CheckFn = (name: string, body: () => Promise<void>) => Promise<boolean>;
 
-const adminUrl = process.env.E2E_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const credentialNames = { sprintHub: 'SprintHub account', supabase: 'Supabase account', slack: 'Slack account', smtp: 'SMTP account' };
-const credentialIds = { sprintHub: 'E2eQSprintHubCred', supabase: 'E2eQSupabaseCred1', slack: 'E2eQSlackCred0001', smtp: 'E2eQSmtpCred00001' };
 /** Eight segments of a few hundred leads, all due at once. */
 const segments = [180, 240, 300, 360, 220, 280, 340, 400].map((size, index) => ({ id: 301 + index, name: `Queue segment ${index + 1}`, size }));
 const maxSegments = 2;
@@ -61,43 +49,6 @@ function assertEqual<T>(actual: T, expected: T, what: string): void {
 	if (JSON.stringify(actual) !== JSON.stringify(expected)) {
 		throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 	}
-}
-
-async function adminQuery(sql: string): Promise<void> {
-	const client = new Client({ connectionString: adminUrl });
-	await client.connect();
-	try {
-		await client.query(sql);
-	} finally {
-		await client.end();
-	}
-}
-
-interface WorkflowNode {
-	name: string;
-	type: string;
-	parameters: Record<string, unknown>;
-}
-
-function readWorkflow(file: string): WorkflowImport {
-	return JSON.parse(fs.readFileSync(path.join(repoRoot, 'workflows', file), 'utf8')) as WorkflowImport;
-}
-
-/**
- * The bundled sync workflow with only two changes: the Schedule Trigger fires every few seconds, and
- * Sync Due takes at most `maxSegments` segments per execution (so the due segments spread over several
- * executions that run at the same time).
- */
-export function queueModeCopy(workflow: WorkflowImport): WorkflowImport {
-	const copy = JSON.parse(JSON.stringify(workflow)) as WorkflowImport;
-	const nodes = copy.nodes as WorkflowNode[];
-	const triggers = nodes.filter((node) => node.type === 'n8n-nodes-base.scheduleTrigger');
-	assertEqual(triggers.length, 1, 'schedule triggers in the sync workflow');
-	triggers[0].parameters = { rule: { interval: [{ field: 'seconds', secondsInterval: scheduleSeconds }] } };
-	const syncDue = nodes.filter((node) => node.type === 'n8n-nodes-sprinthub-sync.sprintHubSegmentSync' && node.parameters.operation === 'syncDue');
-	assertEqual(syncDue.length, 1, 'Sync Due nodes in the sync workflow');
-	syncDue[0].parameters.options = { ...(syncDue[0].parameters.options as Record<string, unknown>), maxSegments };
-	return copy;
 }
 
 type LogRow = {
@@ -131,13 +82,6 @@ function truthOf(sim: Simulator, segmentId: number): number[] {
 function parseWorker(worker: string | null): { executionId: number; pid: number } | null {
 	const match = /^n8n:(\d+):(\d+)$/.exec(worker ?? '');
 	return match ? { executionId: Number(match[1]), pid: Number(match[2]) } : null;
-}
-
-interface Cluster {
-	main: N8nInstance;
-	workers: N8nInstance[];
-	/** Pids of each worker's processes (its n8n process and task runner), by worker index. */
-	workerPids: Array<Set<number>>;
 }
 
 const unfinished = (row: ExecutionRow) => !row.finished && ['new', 'running', 'waiting', 'unknown'].includes(row.status);
@@ -180,7 +124,7 @@ async function waitForRound(stack: Stack, afterLogId: number, timeoutMs: number)
  * written by workers (not main), on both workers, by executions that overlapped in time, all of which
  * succeeded.
  */
-async function checkRound(stack: Stack, sim: Simulator, cluster: Cluster, roundRows: LogRow[], executions: ExecutionRow[], label: string): Promise<string> {
+async function checkRound(stack: Stack, sim: Simulator, cluster: QueueCluster, roundRows: LogRow[], executions: ExecutionRow[], label: string): Promise<string> {
 	assertEqual(
 		roundRows.map((row) => [row.segment_id, row.status, row.trigger]).sort((a, b) => Number(a[0]) - Number(b[0])),
 		segments.map((segment) => [segment.id, 'success', 'schedule']),
@@ -205,8 +149,7 @@ async function checkRound(stack: Stack, sim: Simulator, cluster: Cluster, roundR
 	const runs = roundRows.map((row) => ({ row, holder: parseWorker(row.worker) }));
 	const unparsed = runs.filter((run) => !run.holder).map((run) => run.row.worker);
 	assertEqual(unparsed, [], `${label}: worker names in the log rows`);
-	const workerOf = (pid: number) => cluster.workerPids.findIndex((pids) => pids.has(pid));
-	const byWorker = runs.map((run) => workerOf(run.holder!.pid));
+	const byWorker = runs.map((run) => cluster.workerOf(run.holder!.pid));
 	assert(!byWorker.includes(-1), `${label}: every sync ran in a worker process (pids ${JSON.stringify(runs.map((run) => run.holder!.pid))}, workers ${JSON.stringify(cluster.workerPids.map((pids) => [...pids]))})`);
 	const workersUsed = new Set(byWorker);
 	assert(workersUsed.size >= 2, `${label}: syncs ran on ${workersUsed.size} worker(s), expected both`);
@@ -252,58 +195,21 @@ async function checkCombinedRate(stack: Stack, calls: readonly RequestLogEntry[]
 export async function runQueueSync(major: N8nMajor, tarball: string, check: CheckFn, timings: string[]): Promise<void> {
 	const versionStarted = Date.now();
 	const seconds = (ms: number) => (ms / 1000).toFixed(1);
-	const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-queue-sync-${major}-`));
-	const database = `e2e_n8n_queue_sync_${major}_${process.pid}_${Date.now().toString(36)}`;
-	const admin = new URL(adminUrl);
-	await adminQuery(`create database ${database}`);
-	const [stack, sim, smtp, slack, redis] = await Promise.all([
-		startStack(),
-		startSimulator({ segments, latencyMs: simulatorLatencyMs }),
-		startSmtpCapture(),
-		startSlackCapture(path.join(workDir, 'cert')),
-		startRedis(),
-	]);
-	const env = {
-		...slack.n8nProcessEnv(),
-		...redis.n8nEnv(),
-		DB_TYPE: 'postgresdb',
-		DB_POSTGRESDB_HOST: admin.hostname,
-		DB_POSTGRESDB_PORT: admin.port || '5432',
-		DB_POSTGRESDB_DATABASE: database,
-		DB_POSTGRESDB_USER: decodeURIComponent(admin.username),
-		DB_POSTGRESDB_PASSWORD: decodeURIComponent(admin.password),
-	};
-	const main = await N8nInstance.create({ major, env });
-	const workers = [await N8nInstance.create({ major, env }), await N8nInstance.create({ major, env })];
-	const cluster: Cluster = { main, workers, workerPids: [new Set(), new Set()] };
-	const bundledSync = readWorkflow('sprinthub-segment-sync.json');
-	const bundledAlerts = readWorkflow('sprinthub-sync-error-alerts.json');
+	const [stack, sim] = await Promise.all([startStack(), startSimulator({ segments, latencyMs: simulatorLatencyMs })]);
+	const cluster = await createQueueCluster({ major, stack, sim, workers: 2, scheduleSeconds, syncDueOptions: { maxSegments } });
+	const { main, workers, smtp, slack, syncWorkflow: bundledSync, recordWorkerPids } = cluster;
 	const name = (text: string) => `n8n ${major} queue mode: ${text}`;
 	/** Deactivation in queue mode: the main process owns the schedule; stopping it stops the triggers. */
 	const deactivate = async () => {
 		await main.stop();
 		return waitForQuiet(main, bundledSync.id, 120_000);
 	};
-	const recordWorkerPids = () => workers.forEach((worker, index) => worker.leftoverProcesses().forEach((pid) => cluster.workerPids[index].add(pid)));
 	try {
 		const ready = await check(name('main + two workers with the package, Postgres, Redis; 8 segments due'), async () => {
-			for (const instance of [main, ...workers]) {
-				const installed = await installPackageTarball(instance.userFolder, tarball);
-				assertEqual(installed.name, 'n8n-nodes-sprinthub-sync', 'installed package');
-			}
 			// Registered as a user would, in SQL. No detail calls (enrichment none): the list pages carry the
 			// leads, so the run stays within the node's default 80 requests per minute per process.
 			for (const segment of segments) await stack.query(`select sync_add_segment($1, $2, p_enrichment_mode => 'none')`, [segment.id, segment.name]);
-			await main.importCredentials([
-				{ id: credentialIds.sprintHub, name: credentialNames.sprintHub, type: 'sprintHubApi', data: { baseUrl: sim.baseUrl, instance: sim.instance, apiToken: sim.token } },
-				{ id: credentialIds.supabase, name: credentialNames.supabase, type: 'supabaseApi', data: { host: stack.supabaseUrl, serviceRole: stack.serviceRoleKey } },
-				{ id: credentialIds.slack, name: credentialNames.slack, type: 'slackApi', data: { accessToken: 'xoxb-e2e-queue-token' } },
-				{ id: credentialIds.smtp, name: credentialNames.smtp, type: 'smtp', data: { host: '127.0.0.1', port: smtp.port, secure: false, disableStartTls: true } },
-			]);
-			await main.importWorkflows([bundledAlerts, queueModeCopy(bundledSync)]);
-			await main.activate(bundledSync.id);
-			for (const worker of workers) await worker.start({ command: 'worker' });
-			recordWorkerPids();
+			await cluster.install(tarball);
 			const due = await stack.query<{ count: string }>('select count(*) from sync_segments_control where next_execution <= now()');
 			assertEqual(Number(due[0].count), segments.length, 'segments due');
 		});
@@ -391,10 +297,8 @@ export async function runQueueSync(major: N8nMajor, tarball: string, check: Chec
 			assertEqual(leases, [], 'leases held');
 		});
 	} finally {
-		for (const instance of [main, ...workers]) await instance.dispose();
-		await Promise.allSettled([stack.stop(), sim.close(), slack.close(), smtp.close(), redis.stop()]);
-		await adminQuery(`drop database if exists ${database} with (force)`).catch(() => undefined);
-		fs.rmSync(workDir, { recursive: true, force: true });
+		await cluster.dispose();
+		await Promise.allSettled([stack.stop(), sim.close()]);
 		timings.push(`n8n ${major} queue mode: ${seconds(Date.now() - versionStarted)} s`);
 	}
 }

@@ -20,6 +20,17 @@ export interface SoakFigures {
 	budget: BudgetFigures & { ratePerMinute: number };
 	wallSeconds: number;
 	invariants: InvariantResult[];
+	/** The queue-worker variant's own figures (absent for CLI processes). */
+	queue?: {
+		workers: number;
+		leaseSeconds: number;
+		workerRestarts: number;
+		killsWithoutRun: number;
+		killsOfHolder: { own: number; other: number };
+		slowestRestartMs: number;
+		/** n8n executions of the sync workflow by status. */
+		executions: Record<string, number>;
+	};
 }
 
 export function tally(into: Record<string, number>, key: string, by = 1): void {
@@ -38,10 +49,24 @@ export function printReport(figures: SoakFigures, repeat: string): void {
 	const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 	const faultsFired = Object.values(figures.apiFaults).reduce((sum, value) => sum + value, 0);
 	out();
-	out(`== soak report (seed ${figures.seed})`);
-	out(`rounds: ${figures.rounds} + 1 quiet round, ${figures.segments} segments, ${figures.processes} CLI processes (${figures.duplicateProcesses} started for a segment another process was syncing)`);
-	out(`kills (SIGKILL delivered): ${figures.kills.total} (${figures.kills.atRequest} at a SprintHub request, ${figures.kills.afterMs} at a wall-clock point)`);
-	out(`process exits: ${list(figures.exits)}`);
+	const { queue } = figures;
+	out(`== soak report (seed ${figures.seed}${queue ? ', n8n queue-mode workers' : ''})`);
+	if (queue) {
+		out(
+			`rounds: ${figures.rounds} + 1 quiet round, ${figures.segments} segments, ${figures.processes} planned syncs (${figures.duplicateProcesses} doubles, made due once); ` +
+				`n8n 1.x main + ${queue.workers} workers, Sync Due every 2 s, at most 2 segments an execution, lease ${queue.leaseSeconds} s`,
+		);
+		out(
+			`worker kills (SIGKILL to a worker holding a soak segment's lease, then restarted): ${figures.kills.total} (${figures.kills.atRequest} at a SprintHub request, ${figures.kills.afterMs} at a wall-clock point; ` +
+				`${queue.killsOfHolder.own} the planned segment's holder, ${queue.killsOfHolder.other} another segment's); ${queue.killsWithoutRun} kill points found no run before their round ended; slowest worker restart ${(queue.slowestRestartMs / 1000).toFixed(0)} s`,
+		);
+		out(`runs logged in the rounds: ${list(figures.exits)}`);
+		out(`n8n executions of the sync workflow: ${list(queue.executions)}`);
+	} else {
+		out(`rounds: ${figures.rounds} + 1 quiet round, ${figures.segments} segments, ${figures.processes} CLI processes (${figures.duplicateProcesses} started for a segment another process was syncing)`);
+		out(`kills (SIGKILL delivered): ${figures.kills.total} (${figures.kills.atRequest} at a SprintHub request, ${figures.kills.afterMs} at a wall-clock point)`);
+		out(`process exits: ${list(figures.exits)}`);
+	}
 	out(`API faults fired: ${faultsFired} (${list(figures.apiFaults)})`);
 	out(`throttling bursts: ${list(figures.throttleBursts)}; throttled calls ${figures.throttledCalls}`);
 	out(`database faults armed: ${list(figures.databaseFaults)}; database requests the gateway faulted (503, dropped, answer lost): ${figures.databaseFaulted}`);

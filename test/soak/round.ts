@@ -25,6 +25,7 @@ export interface SoakContext {
 }
 
 export interface RoundOutcome {
+	/** How each process ended ('exit 0', 'SIGKILL'); for n8n workers, the status of each run the round logged. */
 	exits: string[];
 	kills: number;
 	killPoints: { atRequest: number; afterMs: number };
@@ -41,15 +42,31 @@ function exitLabel(code: number | null, signal: NodeJS.Signals | null): string {
 	return signal ? signal : `exit ${code}`;
 }
 
-export async function runRound(context: SoakContext, plan: RoundPlan): Promise<RoundOutcome> {
-	const { world } = context;
-	const { sim } = world;
-	for (const churn of plan.churnBefore) applyChurn(sim, churn, context.churn);
-	for (const segmentId of new Set(plan.processes)) context.ideal.sync(segmentId);
-	for (let i = 0; i < plan.processes.length; i++) context.ideal.process();
+/** What a round's faults did, once they are taken away. */
+export interface FaultOutcome {
+	apiFaultsFired: Record<string, number>;
+	throttledCalls: number;
+	databaseFaults: string[];
+	databaseFaulted: number;
+}
 
+export interface ArmedFaults {
+	/** Runs `action` at a point of the round (the n-th SprintHub request from now, or after ms); nothing once disarmed. */
+	at(point: RoundPoint, action: () => void): void;
+	/** Cancels what has not happened yet, takes every fault away, restores the server's limit. */
+	disarm(): FaultOutcome;
+}
+
+/**
+ * Arms a round's API faults, throttling burst, database faults and mid-round churn (the churn before
+ * the round is the caller's): the same for CLI processes and for n8n queue-mode workers.
+ */
+export function armFaults(world: SyncWorld, serverLimit: RateLimit, plan: RoundPlan, churnTally: ChurnTally): ArmedFaults {
+	const { sim } = world;
 	const cancels: Array<() => void> = [];
+	let disarmed = false;
 	const at = (point: RoundPoint, action: () => void): void => {
+		if (disarmed) return;
 		if ('atRequest' in point) cancels.push(sim.schedule({ atRequest: point.atRequest }, action));
 		else {
 			const timer = setTimeout(action, point.afterMs);
@@ -64,7 +81,7 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 	if (plan.throttle) {
 		const { mode, requests, startMs, durationMs } = plan.throttle;
 		later(startMs, () => sim.setRateLimit({ requests, windowMs: 2000, mode }));
-		later(startMs + durationMs, () => sim.setRateLimit(context.serverLimit));
+		later(startMs + durationMs, () => sim.setRateLimit(serverLimit));
 	}
 	const databaseFaults: string[] = [];
 	for (const fault of plan.databaseFaults) {
@@ -77,8 +94,35 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 			else world.stack.gateway.addFault({ path, times: fault.times, delayMs: fault.delayMs });
 		});
 	}
-	for (const { at: point, churn } of plan.churnDuring) at(point, () => applyChurn(sim, churn, context.churn));
+	for (const { at: point, churn } of plan.churnDuring) at(point, () => applyChurn(sim, churn, churnTally));
 
+	return {
+		at,
+		disarm() {
+			disarmed = true;
+			for (const cancel of cancels) cancel();
+			sim.faults.clear();
+			world.stack.gateway.clearFaults();
+			sim.setRateLimit(serverLimit);
+			const apiFaultsFired: Record<string, number> = {};
+			for (const { kind, handle } of faultHandles) apiFaultsFired[kind] = (apiFaultsFired[kind] ?? 0) + handle.fired;
+			return {
+				apiFaultsFired,
+				throttledCalls: sim.counters.throttled - throttledBefore,
+				databaseFaults,
+				databaseFaulted: world.stack.gateway.requests.filter((entry) => entry.faulted).length - faultedBefore,
+			};
+		},
+	};
+}
+
+export async function runRound(context: SoakContext, plan: RoundPlan): Promise<RoundOutcome> {
+	const { world } = context;
+	for (const churn of plan.churnBefore) applyChurn(world.sim, churn, context.churn);
+	for (const segmentId of new Set(plan.processes)) context.ideal.sync(segmentId);
+	for (let i = 0; i < plan.processes.length; i++) context.ideal.process();
+
+	const faults = armFaults(world, context.serverLimit, plan, context.churn);
 	const processes = plan.processes.map((segmentId) => {
 		const cli = startCli(context.bundle, ['sync', String(segmentId), ...context.cliFlags], context.env, context.workDir);
 		context.live.add(cli);
@@ -89,7 +133,7 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 	// was already exiting may still end with its own code).
 	const killedAt = new Map<number, 'atRequest' | 'afterMs'>();
 	for (const kill of plan.kills) {
-		at(kill.at, () => {
+		faults.at(kill.at, () => {
 			const { child } = processes[kill.process];
 			if (child.exitCode !== null || child.signalCode !== null) return;
 			child.kill('SIGKILL');
@@ -108,21 +152,11 @@ export async function runRound(context: SoakContext, plan: RoundPlan): Promise<R
 	killedAt.forEach((point, index) => runs[index].signal === 'SIGKILL' && killPoints[point]++);
 	const kills = killPoints.atRequest + killPoints.afterMs;
 
-	for (const cancel of cancels) cancel();
-	sim.faults.clear();
-	world.stack.gateway.clearFaults();
-	sim.setRateLimit(context.serverLimit);
-
-	const apiFaultsFired: Record<string, number> = {};
-	for (const { kind, handle } of faultHandles) apiFaultsFired[kind] = (apiFaultsFired[kind] ?? 0) + handle.fired;
 	return {
 		exits: runs.map((run) => exitLabel(run.code, run.signal)),
 		kills,
 		killPoints,
-		apiFaultsFired,
-		throttledCalls: sim.counters.throttled - throttledBefore,
-		databaseFaults,
-		databaseFaulted: world.stack.gateway.requests.filter((entry) => entry.faulted).length - faultedBefore,
+		...faults.disarm(),
 		hung,
 		stderrSamples: runs
 			.filter((run) => run.code !== 0 && run.code !== null && run.code !== 3)

@@ -1,7 +1,11 @@
 import type { RequestLogEntry } from '../support/simulator';
 import { Random } from '../support/simulator/random';
 import { budgetFigures, budgetKept } from '../soak/invariants';
-import { planRound } from '../soak/plan';
+import { planRound, type RoundPlan } from '../soak/plan';
+import { armFaults } from '../soak/round';
+import { emptyChurn } from '../soak/ideal';
+import { startSimulator } from '../support/simulator';
+import type { SyncWorld } from '../support/world';
 
 const SEGMENTS = [1, 2, 3, 4];
 
@@ -41,5 +45,31 @@ describe('the soak: its schedule and its budget check', () => {
 		// Capacity 2 + 2/s × (0.6 s + 2 s) = 7.2: seven calls in 0.6 s pass, eight do not.
 		expect(budgetKept(calls(0, 100, 200, 300, 400, 500, 600), 120, 2).ok).toBe(true);
 		expect(budgetKept(calls(0, 100, 200, 300, 400, 500, 600, 600), 120, 2)).toMatchObject({ ok: false });
+	});
+
+	it('a round\'s faults, once disarmed, are gone and arm nothing more (a kill point waiting for a request included)', async () => {
+		const sim = await startSimulator({ segments: [{ id: 1, name: 'One', size: 5 }], rateLimit: null });
+		const gateway = { requests: [] as Array<{ faulted: boolean }>, clearFaults: jest.fn(), addFault: jest.fn() };
+		const world = { sim, stack: { gateway } } as unknown as SyncWorld;
+		try {
+			const plan: RoundPlan = {
+				round: 1, processes: [1], kills: [], churnBefore: [], churnDuring: [], throttle: null, databaseFaults: [],
+				apiFaults: [{ kind: 'status 502 (HTML page) on any', rule: { kind: 'status', status: 502, share: 1, times: 100 } }],
+			};
+			const faults = armFaults(world, { requests: 100, windowMs: 2000, mode: '429' }, plan, emptyChurn());
+			const fired: string[] = [];
+			faults.at({ atRequest: 1 }, () => fired.push('before'));
+			const first = await fetch(`${sim.baseUrl}/segments?i=${sim.instance}&apitoken=${sim.token}`);
+			expect(first.status).toBe(502);
+			const outcome = faults.disarm();
+			expect(outcome.apiFaultsFired).toEqual({ 'status 502 (HTML page) on any': 1 });
+			expect(gateway.clearFaults).toHaveBeenCalled();
+			faults.at({ atRequest: 1 }, () => fired.push('after'));
+			const second = await fetch(`${sim.baseUrl}/segments?i=${sim.instance}&apitoken=${sim.token}`);
+			expect(second.status).toBe(200);
+			expect(fired).toEqual(['before']);
+		} finally {
+			await sim.close();
+		}
 	});
 });

@@ -14,6 +14,7 @@ import { n8nInstallation, type N8nInstallation, type N8nMajor } from './paths';
 import {
 	freePort,
 	killProcessGroup,
+	processGroupAlive,
 	processesWithEnvironment,
 	runCommand,
 	sleep,
@@ -275,6 +276,28 @@ export class N8nInstance {
 		if (!this.mainProcess) return;
 		await killProcessGroup(this.mainProcess, 15_000);
 		this.mainProcess = null;
+	}
+
+	/**
+	 * SIGKILLs the process started by `start()` and its task runner (the whole group) with no grace, as
+	 * a crash or an OOM kill of the host would; waits until the group is gone. `start()` may follow.
+	 */
+	async kill(): Promise<void> {
+		const child = this.mainProcess;
+		if (!child?.pid) return;
+		this.mainProcess = null;
+		try {
+			process.kill(-child.pid, 'SIGKILL');
+		} catch {
+			return;
+		}
+		while (processGroupAlive(child.pid)) await sleep(50);
+	}
+
+	/** Whether the process started by `start()` is still running. */
+	get running(): boolean {
+		const child = this.mainProcess;
+		return !!child && child.exitCode === null && child.signalCode === null;
 	}
 
 	/** Pids of any process still running with this instance's user folder (should be none after stop). */
