@@ -49,9 +49,10 @@ export async function setUpOwner(page: Page, baseUrl: string, shot: (name: strin
 /**
  * Credentials → Create credential → search the type → Continue: the new credential's modal. On a loaded
  * machine the type list can re-render under the click and another type opens; then, as a person would,
- * this closes it and starts again (up to three times).
+ * this closes it and starts again (up to four times).
  */
 export async function openNewCredential(page: Page, baseUrl: string, typeName: string): Promise<void> {
+	const attempts = 4;
 	for (let attempt = 1; ; attempt++) {
 		await page.goto(`${baseUrl}/home/credentials`, { waitUntil: 'domcontentloaded' });
 		await page.waitForSelector('[data-test-id=add-resource-credential]', { visible: true });
@@ -70,6 +71,12 @@ export async function openNewCredential(page: Page, baseUrl: string, typeName: s
 			typeName,
 		);
 		await clickText(page, '[data-test-id=new-credential-type-select-option]', typeName);
+		// The list can re-render under the click and select a neighbour (CI saw "Snowflake OAuth2 API"
+		// chosen for "SprintHub API"): go on only once the select shows this type, else start again.
+		if (!(await selectShows(page, '[data-test-id=new-credential-type-select]', typeName))) {
+			if (attempt === attempts) throw new Error(`the ${typeName} credential type could not be selected in ${attempts} tries`);
+			continue;
+		}
 		await page.waitForFunction(() => !(document.querySelector('[data-test-id=new-credential-type-button]') as HTMLButtonElement | null)?.disabled, { timeout: 15_000 });
 		await page.click('[data-test-id=new-credential-type-button]').catch(() => undefined);
 		const opened = await page.waitForSelector('[data-test-id=editCredential-modal] [data-test-id=credential-save-button]', { visible: true, timeout: 60_000 }).then(
@@ -78,10 +85,30 @@ export async function openNewCredential(page: Page, baseUrl: string, typeName: s
 		);
 		const title = opened ? await visibleText(page, '[data-test-id=editCredential-modal]') : '';
 		if (title.includes(typeName)) return;
-		if (attempt === 3) throw new Error(`the ${typeName} credential did not open (${opened ? `it opened ${title.split('\n')[0]}` : 'nothing opened'})`);
+		if (attempt === attempts) throw new Error(`the ${typeName} credential did not open (${opened ? `it opened ${title.split('\n')[0]}` : 'nothing opened'})`);
 		await page.keyboard.press('Escape');
 		await page.waitForSelector('[data-test-id=editCredential-modal]', { hidden: true, timeout: 10_000 }).catch(() => undefined);
 	}
+}
+
+/**
+ * Whether the select shows `label` as its choice within a few seconds: n8n 1.x writes the choice into
+ * the select's input, 2.x shows it as text beside an empty input.
+ */
+async function selectShows(page: Page, selector: string, label: string): Promise<boolean> {
+	return waitUntil(
+		async () => {
+			const shown = await page
+				.$eval(selector, (element) => [(element as HTMLElement).innerText.trim(), (element.querySelector('input') as HTMLInputElement | null)?.value.trim() ?? ''])
+				.catch(() => [] as string[]);
+			return shown.includes(label) ? true : undefined;
+		},
+		`the select shows ${label}`,
+		5_000,
+	).then(
+		() => true,
+		() => false,
+	);
 }
 
 export async function renameCredential(page: Page, newName: string): Promise<void> {
