@@ -29,10 +29,11 @@ import * as path from 'node:path';
 
 import { startSimulator, type ListFullRecords, type Simulator } from '../../test/support/simulator';
 import { startStack, type Stack } from '../../test/support/stack';
+import { buildAndPackPackage } from '../../test/e2e/support/installPackage';
 import type { N8nInstance } from '../../test/e2e/support/n8nInstance';
 import type { N8nMajor } from '../../test/e2e/support/paths';
 import { printTable, round, saveResults, type Row } from '../support';
-import { adaptWorkflow, buildAndPack, preparedN8n, readBenchWorkflow, runScheduled, type ScheduledRun } from './support';
+import { adaptWorkflow, preparedN8n, readBenchWorkflow, runScheduled, type ScheduledRun } from './support';
 
 const SEED = 15;
 const SEGMENT = 4242;
@@ -211,7 +212,7 @@ export async function benchN8nCompare(): Promise<Row[]> {
 	const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-n8n-'));
 	const all: RunFigures[] = [];
 	try {
-		const tarball = await buildAndPack(workDir);
+		const tarball = await buildAndPackPackage(workDir);
 		for (const major of majors) {
 			for (const approach of APPROACHES) {
 				if (only && !approach.name.startsWith(only)) continue;

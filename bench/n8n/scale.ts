@@ -18,10 +18,11 @@ import * as path from 'node:path';
 import { SyncEngine } from '../../engine';
 import { startSimulator } from '../../test/support/simulator';
 import { startStack } from '../../test/support/stack';
+import { buildAndPackPackage } from '../../test/e2e/support/installPackage';
 import type { N8nInstance } from '../../test/e2e/support/n8nInstance';
 import type { N8nMajor } from '../../test/e2e/support/paths';
 import { printTable, round, saveResults, type Row } from '../support';
-import { adaptWorkflow, buildAndPack, preparedN8n, readBenchWorkflow, runScheduled } from './support';
+import { adaptWorkflow, preparedN8n, readBenchWorkflow, runScheduled } from './support';
 
 const SEED = 4;
 const SEGMENT = 4300;
@@ -81,7 +82,7 @@ export async function benchN8nScale(): Promise<Row[]> {
 	]);
 	let instance: N8nInstance | undefined;
 	try {
-		const tarball = await buildAndPack(workDir);
+		const tarball = await buildAndPackPackage(workDir);
 		await stack.query('select sync_add_segment($1, $2)', [SEGMENT, 'Bench 200k']);
 		instance = await preparedN8n(major, tarball, [
 			{ id: 'BenchSprintHubApi', name: 'SprintHub account', type: 'sprintHubApi', data: { baseUrl: sim.baseUrl, instance: sim.instance, apiToken: sim.token } },

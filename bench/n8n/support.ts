@@ -12,10 +12,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { installPackageTarball, packPackage } from '../../test/e2e/support/installPackage';
+import { installPackageTarball } from '../../test/e2e/support/installPackage';
 import { N8nInstance, type CredentialImport, type ExecutionRow, type WorkflowImport } from '../../test/e2e/support/n8nInstance';
-import { repoRoot, type N8nMajor } from '../../test/e2e/support/paths';
-import { runCommand, sleep, tail } from '../../test/e2e/support/processes';
+import { type N8nMajor } from '../../test/e2e/support/paths';
+import { runCommand, sleep } from '../../test/e2e/support/processes';
 import { round } from '../support';
 
 export const packageName = 'n8n-nodes-sprinthub-sync';
@@ -66,13 +66,6 @@ function firingAt(workflow: WorkflowImport, at: Date): WorkflowImport {
 	const expression = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
 	triggers[0].parameters = { rule: { interval: [{ field: 'cronExpression', expression }] } };
 	return copy;
-}
-
-/** Builds the package (dist/) and packs it; returns the tarball. */
-export async function buildAndPack(outDir: string): Promise<string> {
-	const build = await runCommand('npm', ['run', 'build'], { cwd: repoRoot, env: process.env, timeoutMs: 10 * 60_000 });
-	if (build.code !== 0) throw new Error(`npm run build failed\n${tail(build.stdout + build.stderr, 30)}`);
-	return packPackage(repoRoot, outDir);
 }
 
 /** A fresh n8n user folder with the packed package installed (as n8n does) and the credentials imported. */

@@ -10,9 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { runEditorBrowser } from './editorBrowser';
-import { packPackage } from './support/installPackage';
-import { repoRoot } from './support/paths';
-import { runCommand, tail } from './support/processes';
+import { buildAndPackPackage } from './support/installPackage';
 import { argument, majorsFromArguments, scriptChecks } from './support/script';
 
 const { check, timings, finish } = scriptChecks();
@@ -26,9 +24,7 @@ async function main(): Promise<void> {
 		let tarball = argument('--tarball') ?? '';
 		if (!tarball) {
 			await check('build and pack the package', async () => {
-				const build = await runCommand('npm', ['run', 'build'], { cwd: repoRoot, env: process.env, timeoutMs: 600_000 });
-				if (build.code !== 0) throw new Error(`npm run build exited ${build.code}\n${tail(build.stdout + build.stderr, 40)}`);
-				tarball = await packPackage(repoRoot, packDir);
+				tarball = await buildAndPackPackage(packDir);
 			});
 		}
 		if (tarball) {

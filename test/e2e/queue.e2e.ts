@@ -6,42 +6,24 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { Client } from 'pg';
-
 import { N8nInstance, type WorkflowImport } from './support/n8nInstance';
 import type { N8nMajor } from './support/paths';
+import { adminQuery, n8nPostgresEnv } from './support/queueCluster';
 import { startRedis } from './support/redis';
 import { startSmtpCapture } from './support/smtpCapture';
 
-const adminUrl = process.env.E2E_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const workflowId = 'E2eQueueSched0001';
-
-async function adminQuery(sql: string): Promise<void> {
-	const client = new Client({ connectionString: adminUrl });
-	await client.connect();
-	try {
-		await client.query(sql);
-	} finally {
-		await client.end();
-	}
-}
 
 async function runOn(major: N8nMajor): Promise<string[]> {
 	const failures: string[] = [];
 	const database = `e2e_n8n_queue_${major}_${randomBytes(4).toString('hex')}`;
-	const admin = new URL(adminUrl);
 	await adminQuery(`create database ${database}`);
 	const redis = await startRedis();
 	const smtp = await startSmtpCapture();
 	const runToken = randomBytes(4).toString('hex');
 	const sharedEnv = {
 		...redis.n8nEnv(),
-		DB_TYPE: 'postgresdb',
-		DB_POSTGRESDB_HOST: admin.hostname,
-		DB_POSTGRESDB_PORT: admin.port || '5432',
-		DB_POSTGRESDB_DATABASE: database,
-		DB_POSTGRESDB_USER: decodeURIComponent(admin.username),
-		DB_POSTGRESDB_PASSWORD: decodeURIComponent(admin.password),
+		...n8nPostgresEnv(database),
 		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
 	};
 	const main = await N8nInstance.create({ major, env: sharedEnv });

@@ -17,14 +17,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { budgetAccount } from '../../engine';
-import { packPackage } from '../e2e/support/installPackage';
-import { repoRoot } from '../e2e/support/paths';
-import { runCommand, sleep, tail } from '../e2e/support/processes';
+import { buildAndPackPackage } from '../e2e/support/installPackage';
+import { sleep } from '../e2e/support/processes';
 import { createQueueCluster, type QueueCluster } from '../e2e/support/queueCluster';
 import type { RateLimit } from '../support/simulator';
 import type { SyncWorld } from '../support/world';
 import { applyChurn, type ChurnTally, type IdealCalls } from './ideal';
 import type { RoundPlan } from './plan';
+import { tally } from './report';
 import { armFaults, type RoundOutcome } from './round';
 
 /**
@@ -71,13 +71,6 @@ function holderPid(owner: string | null): number | null {
 	return match ? Number(match[1]) : null;
 }
 
-/** Builds and packs the package, as the e2e scripts do; returns the tarball's path. */
-export async function packTarball(dir: string): Promise<string> {
-	const build = await runCommand('npm', ['run', 'build'], { cwd: repoRoot, env: process.env, timeoutMs: 600_000 });
-	if (build.code !== 0) throw new Error(`npm run build exited ${build.code}\n${tail(build.stdout + build.stderr, 40)}`);
-	return packPackage(repoRoot, dir);
-}
-
 /**
  * Registers the segments (not due: the rounds make them due), sets the account's rate in SQL, starts n8n
  * main + `workers` workers with the package and the sync workflow active.
@@ -95,7 +88,7 @@ export async function startQueueSoak(
 	};
 	try {
 		const started = Date.now();
-		const tarball = options.tarball ? path.resolve(options.tarball) : await packTarball(packDir);
+		const tarball = options.tarball ? path.resolve(options.tarball) : await buildAndPackPackage(packDir);
 		options.log(`queue workers: package ${options.tarball ? 'given' : 'built and packed'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 		for (const segmentId of segmentIds) {
 			await world.stack.query(`select sync_add_segment($1, $2, p_max_consecutive_failures => $3, p_start_at => now() + interval '1 day')`, [
@@ -254,6 +247,6 @@ export async function runQueueRound(context: QueueSoakContext, plan: RoundPlan):
 /** The n8n executions of the sync workflow by status (the killed workers' ones included). */
 export async function executionsByStatus(cluster: QueueCluster): Promise<Record<string, number>> {
 	const counts: Record<string, number> = {};
-	for (const row of await cluster.main.executions(cluster.syncWorkflow.id)) counts[row.status] = (counts[row.status] ?? 0) + 1;
+	for (const row of await cluster.main.executions(cluster.syncWorkflow.id)) tally(counts, row.status);
 	return counts;
 }

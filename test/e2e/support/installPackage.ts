@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { repoRoot } from './paths';
 import { runCommand, tail } from './processes';
 
 export interface InstalledPackage {
@@ -45,6 +46,13 @@ export async function installPackageTarball(userFolder: string, tarballPath: str
 	const dir = path.join(nodesDir, 'node_modules', name);
 	const version = (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 	return { name, version, dir };
+}
+
+/** `npm run build` of this repository, then its `npm pack` into `outDir`; returns the tarball path. */
+export async function buildAndPackPackage(outDir: string): Promise<string> {
+	const build = await runCommand('npm', ['run', 'build'], { cwd: repoRoot, env: process.env, timeoutMs: 600_000 });
+	if (build.code !== 0) throw new Error(`npm run build exited ${build.code}\n${tail(build.stdout + build.stderr, 40)}`);
+	return packPackage(repoRoot, outDir);
 }
 
 /** `npm pack` of a package folder into `outDir`; returns the tarball path. */

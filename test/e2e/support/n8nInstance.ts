@@ -14,7 +14,7 @@ import { n8nInstallation, type N8nInstallation, type N8nMajor } from './paths';
 import {
 	freePort,
 	killProcessGroup,
-	processGroupAlive,
+	sigkillProcessGroup,
 	processesWithEnvironment,
 	runCommand,
 	sleep,
@@ -286,12 +286,7 @@ export class N8nInstance {
 		const child = this.mainProcess;
 		if (!child?.pid) return;
 		this.mainProcess = null;
-		try {
-			process.kill(-child.pid, 'SIGKILL');
-		} catch {
-			return;
-		}
-		while (processGroupAlive(child.pid)) await sleep(50);
+		await sigkillProcessGroup(child.pid);
 	}
 
 	/** Whether the process started by `start()` is still running. */

@@ -70,6 +70,16 @@ export function processGroupAlive(pgid: number): boolean {
 	}
 }
 
+/** SIGKILL to the whole group (no grace, as a crash or an OOM kill); resolves once the group is gone. */
+export async function sigkillProcessGroup(pgid: number): Promise<void> {
+	try {
+		process.kill(-pgid, 'SIGKILL');
+	} catch {
+		return;
+	}
+	while (processGroupAlive(pgid)) await sleep(50);
+}
+
 /** SIGTERM to the whole group, then SIGKILL after `graceMs` if anything in it is still alive. */
 export async function killProcessGroup(child: ChildProcess, graceMs: number): Promise<void> {
 	const pgid = child.pid;
@@ -84,12 +94,7 @@ export async function killProcessGroup(child: ChildProcess, graceMs: number): Pr
 		if (!processGroupAlive(pgid)) return;
 		await sleep(100);
 	}
-	try {
-		process.kill(-pgid, 'SIGKILL');
-	} catch {
-		return;
-	}
-	while (processGroupAlive(pgid)) await sleep(50);
+	await sigkillProcessGroup(pgid);
 }
 
 /**

@@ -41,6 +41,19 @@ interface WorkflowNode {
 	parameters: Record<string, unknown>;
 }
 
+/** n8n's settings for a database `database` on the admin server (queue mode needs Postgres, not SQLite). */
+export function n8nPostgresEnv(database: string): Record<string, string> {
+	const admin = new URL(adminUrl);
+	return {
+		DB_TYPE: 'postgresdb',
+		DB_POSTGRESDB_HOST: admin.hostname,
+		DB_POSTGRESDB_PORT: admin.port || '5432',
+		DB_POSTGRESDB_DATABASE: database,
+		DB_POSTGRESDB_USER: decodeURIComponent(admin.username),
+		DB_POSTGRESDB_PASSWORD: decodeURIComponent(admin.password),
+	};
+}
+
 export function readWorkflow(file: string): WorkflowImport {
 	return JSON.parse(fs.readFileSync(path.join(repoRoot, 'workflows', file), 'utf8')) as WorkflowImport;
 }
@@ -100,19 +113,9 @@ export async function createQueueCluster(options: QueueClusterOptions): Promise<
 	const { major, stack, sim } = options;
 	const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-queue-cluster-${major}-`));
 	const database = `e2e_n8n_queue_${major}_${process.pid}_${Date.now().toString(36)}`;
-	const admin = new URL(adminUrl);
 	await adminQuery(`create database ${database}`);
 	const [smtp, slack, redis] = await Promise.all([startSmtpCapture(), startSlackCapture(path.join(workDir, 'cert')), startRedis()]);
-	const env = {
-		...slack.n8nProcessEnv(),
-		...redis.n8nEnv(),
-		DB_TYPE: 'postgresdb',
-		DB_POSTGRESDB_HOST: admin.hostname,
-		DB_POSTGRESDB_PORT: admin.port || '5432',
-		DB_POSTGRESDB_DATABASE: database,
-		DB_POSTGRESDB_USER: decodeURIComponent(admin.username),
-		DB_POSTGRESDB_PASSWORD: decodeURIComponent(admin.password),
-	};
+	const env = { ...slack.n8nProcessEnv(), ...redis.n8nEnv(), ...n8nPostgresEnv(database) };
 	const main = await N8nInstance.create({ major, env });
 	const workers: N8nInstance[] = [];
 	for (let i = 0; i < options.workers; i++) workers.push(await N8nInstance.create({ major, env }));
