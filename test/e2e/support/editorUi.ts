@@ -78,11 +78,18 @@ export async function openNewCredential(page: Page, baseUrl: string, typeName: s
 			continue;
 		}
 		await page.waitForFunction(() => !(document.querySelector('[data-test-id=new-credential-type-button]') as HTMLButtonElement | null)?.disabled, { timeout: 15_000 });
-		await page.click('[data-test-id=new-credential-type-button]').catch(() => undefined);
-		const opened = await page.waitForSelector('[data-test-id=editCredential-modal] [data-test-id=credential-save-button]', { visible: true, timeout: 60_000 }).then(
-			() => true,
-			() => false,
-		);
+		// A click on Continue while the type list is still closing only closes the list (n8n 2 under load:
+		// the modal never opened in 60 s); click it again while it is still there and nothing opened.
+		const opened = await waitUntil(
+			async () => {
+				if (await page.$('[data-test-id=editCredential-modal] [data-test-id=credential-save-button]')) return true;
+				const button = await page.$('[data-test-id=new-credential-type-button]');
+				if (button && (await button.isVisible())) await button.click().catch(() => undefined);
+				return (await page.waitForSelector('[data-test-id=editCredential-modal] [data-test-id=credential-save-button]', { visible: true, timeout: 5_000 }).catch(() => null)) ? true : undefined;
+			},
+			'the credential modal opens',
+			60_000,
+		).catch(() => false);
 		const title = opened ? await visibleText(page, '[data-test-id=editCredential-modal]') : '';
 		if (title.includes(typeName)) return;
 		if (attempt === attempts) throw new Error(`the ${typeName} credential did not open (${opened ? `it opened ${title.split('\n')[0]}` : 'nothing opened'})`);
